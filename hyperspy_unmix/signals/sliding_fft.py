@@ -1,0 +1,22 @@
+"""Stacks of local FFTs: navigation = window position, signal = reciprocal space."""
+
+from hyperspy.signals import LazySignal2D, Signal2D
+
+
+class SlidingFFT(Signal2D):
+    """A stack of local FFT magnitudes made by :func:`hyperspy_unmix.sliding_fft`.
+
+    Unmixing it with :meth:`nfindr_unmix` gives the phases' FFT patterns
+    (endmembers) and where each phase is (abundance maps).
+    """
+
+    _signal_type = "sliding_fft"
+
+    def nfindr_unmix(self, n_endmembers, **kwargs):
+        from hyperspy_unmix.unmixing import nfindr_unmix
+
+        return nfindr_unmix(self, n_endmembers, **kwargs)
+
+
+class LazySlidingFFT(SlidingFFT, LazySignal2D):
+    """Lazy (dask-backed) :class:`SlidingFFT`."""
