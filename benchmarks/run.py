@@ -38,7 +38,9 @@ def main(argv=None):
     files = sorted(HERE.glob("bench_*.py"))
     if args.only:
         files = [f for f in files if f.stem.removeprefix("bench_") in args.only]
-    header = f"{'case':<58} {'ours (s)':>10} {'reference':<34} {'ref (s)':>10} {'ratio':>8}"
+    header = (
+        f"{'case':<58} {'ours (s)':>10} {'reference':<34} {'ref (s)':>10} {'ratio':>8}"
+    )
     print(header)
     print("-" * len(header))
     for f in files:

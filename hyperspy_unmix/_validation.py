@@ -9,7 +9,9 @@ import numbers
 import numpy as np
 
 
-def check_signal(signal, name="signal", *, signal_dimension=None, need_navigation=False):
+def check_signal(
+    signal, name="signal", *, signal_dimension=None, need_navigation=False
+):
     """Check that ``signal`` is a real HyperSpy signal of the wanted dimensions."""
     from hyperspy.signal import BaseSignal  # public class, re-exported in hs.signals
 
@@ -29,7 +31,9 @@ def check_signal(signal, name="signal", *, signal_dimension=None, need_navigatio
         raise TypeError(f"`{name}` must hold numbers, got dtype {signal.data.dtype}")
     am = signal.axes_manager
     if signal_dimension is not None:
-        dims = (signal_dimension,) if np.isscalar(signal_dimension) else signal_dimension
+        dims = (
+            (signal_dimension,) if np.isscalar(signal_dimension) else signal_dimension
+        )
         if am.signal_dimension not in dims:
             want = " or ".join(str(d) for d in dims)
             raise ValueError(
