@@ -55,7 +55,8 @@ def check_uniform_axes(axes, name="signal"):
         if not ax.is_uniform:
             raise NotImplementedError(
                 f"`{name}` has a non-uniform axis {ax.name!r}; only uniform "
-                "axes are supported here (convert with `axis.convert_to_uniform_axis()`)"
+                "axes are supported here (convert it with "
+                "`axis.convert_to_uniform_axis()`)"
             )
 
 
