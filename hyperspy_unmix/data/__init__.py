@@ -19,6 +19,7 @@ Loaders of the shipped real data (pycroscopy sample data, MIT licence):
 - :func:`mores2_image`: Mo(1-x)Re(x)S2 atomic-resolution image.
 """
 
+from hyperspy_unmix.data._lattices import distorted_lattice, multiphase_lattice
 from hyperspy_unmix.data._spectra import spectrum_image
 from hyperspy_unmix.data._truth import (
     DistortionTruth,
@@ -28,6 +29,8 @@ from hyperspy_unmix.data._truth import (
 
 __all__ = [
     "spectrum_image",
+    "multiphase_lattice",
+    "distorted_lattice",
     "SpectrumImageTruth",
     "LatticeTruth",
     "DistortionTruth",
