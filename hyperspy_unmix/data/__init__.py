@@ -20,6 +20,7 @@ Loaders of the shipped real data (pycroscopy sample data, MIT licence):
 """
 
 from hyperspy_unmix.data._lattices import distorted_lattice, multiphase_lattice
+from hyperspy_unmix.data._real import bfo_conduction_map, mores2_image
 from hyperspy_unmix.data._spectra import spectrum_image
 from hyperspy_unmix.data._truth import (
     DistortionTruth,
@@ -31,6 +32,8 @@ __all__ = [
     "spectrum_image",
     "multiphase_lattice",
     "distorted_lattice",
+    "bfo_conduction_map",
+    "mores2_image",
     "SpectrumImageTruth",
     "LatticeTruth",
     "DistortionTruth",

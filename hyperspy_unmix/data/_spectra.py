@@ -354,5 +354,4 @@ def _as_signal(data, n_channels, dose, noisy):
     signal.metadata.Signal.quantity = (
         "Intensity (counts)" if dose is not None else "Intensity (per unit dose)"
     )
-    signal.metadata.set_item("Signal.binned", False)
     return signal
