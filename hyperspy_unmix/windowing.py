@@ -1,0 +1,415 @@
+"""Sliding-window FFT of images and phase maps from its unmixing.
+
+``sliding_fft`` turns an image into a stack of local FFT magnitudes
+(navigation = window position, signal = reciprocal space); unmixing that
+stack with :func:`hyperspy_unmix.nfindr_unmix` gives the phases' FFT patterns
+(endmembers) and where each phase is (abundances on the window grid).
+``phase_maps`` puts those abundances back on the image's pixel grid and
+``plot_phases`` overlays them on the image.
+"""
+
+import functools
+import math
+import numbers
+import os
+
+import numpy as np
+
+from hyperspy_unmix._core.tapers import TAPERS, taper_2d
+from hyperspy_unmix._core.windowed_fft import (
+    NORMALIZATIONS,
+    output_shape,
+    sliding_fft_array,
+)
+from hyperspy_unmix._metadata import add_provenance, axis_dict
+from hyperspy_unmix._validation import (
+    check_choice,
+    check_finite,
+    check_int,
+    check_signal,
+    check_uniform_axes,
+)
+
+__all__ = ["sliding_fft"]
+
+# Lazy output: about this many bytes of output per dask chunk.
+_LAZY_CHUNK_BYTES = 64 * 2**20
+
+
+def sliding_fft(
+    image,
+    window_size=64,
+    step=16,
+    *,
+    window="hann",
+    log=True,
+    power=False,
+    crop=None,
+    zoom=None,
+    remove_dc=False,
+    normalize=None,
+    tukey_alpha=0.5,
+    allow_gaps=False,
+    lazy_output=None,
+    chunks=None,
+    memory_limit=None,
+    workers=None,
+):
+    """Stack of local FFT magnitudes of an image, one per window position.
+
+    Every window is processed as: subtract the window mean, multiply by the
+    taper, 2-D FFT, shift the zero frequency to the centre, magnitude (or
+    power), ``log1p``; then optionally crop the centre of reciprocal space,
+    zero the DC pixel(s) and normalise each window's pattern.
+
+    Parameters
+    ----------
+    image : hyperspy.signal.BaseSignal
+        Any signal with two signal dimensions (``Signal2D``,
+        ``AtomicResolutionImage``, a stack of images...). Its navigation
+        axes are kept in front of the window grid. Real, finite values,
+        uniform axes.
+    window_size : int or (int, int)
+        Window height and width in pixels (>= 4, at most the image size).
+    step : int or (int, int)
+        Distance between neighbouring windows in pixels, along y and x
+        (>= 1; larger than the window only with ``allow_gaps=True``).
+        Windows start at pixel 0 and must fit inside the image: the last
+        ``(size - window) % step`` pixels may not be covered.
+    window : {"hann", "hamming", "blackman", "tukey"} or None
+        Taper (apodization window), names as in
+        :meth:`hyperspy.signal.BaseSignal.apply_apodization`; None = flat.
+    log : bool
+        ``log1p`` of the magnitude, which compresses the strong low
+        frequencies so that the Bragg peaks count in the unmixing.
+    power : bool
+        Squared magnitude instead of the magnitude.
+    crop : int or (int, int), optional
+        Keep only the central ``crop`` pixels of reciprocal space (where the
+        first Bragg orders are); shrinks the output accordingly.
+    zoom : float >= 1, optional
+        Alternative to ``crop``: keep the central ``1 / zoom`` of reciprocal
+        space (``crop = round(window_size / zoom)``).
+    remove_dc : bool or int
+        Zero the zero-frequency pixel (True) or every pixel within this many
+        pixels of it (an int). After the mean removal the DC is small but not
+        zero (the taper is not flat), and the few pixels around it mostly hold
+        the slowly varying background, not the lattice.
+    normalize : {"sum", "l2", "max"} or None
+        Scale every window's pattern (after log, crop and DC removal) to unit
+        sum, unit Euclidean norm or unit maximum, so that windows differing
+        only in contrast (thickness, scan noise) look alike to the unmixing.
+    tukey_alpha : float
+        Shape of the ``"tukey"`` taper (fraction inside the cosine part).
+    allow_gaps : bool
+        Accept a step larger than the window (pixels between windows are
+        then never looked at).
+    lazy_output : bool or None
+        Return a dask-backed :class:`~hyperspy_unmix.signals.LazySlidingFFT`;
+        None = lazy if ``image`` is lazy.
+    chunks : int or (int, int), optional
+        Lazy output: windows per dask chunk along y and x (default: about
+        64 MiB per chunk).
+    memory_limit : int, optional
+        Largest in-memory output allowed, in bytes (default: half of the
+        available memory). A larger output raises ``MemoryError`` before any
+        work is done; use ``lazy_output=True`` instead.
+    workers : int, optional
+        Threads for the in-memory computation (default: all cores).
+
+    Returns
+    -------
+    SlidingFFT or LazySlidingFFT
+        Data of shape ``(*image_navigation_shape, n_windows_y, n_windows_x,
+        out_y, out_x)``, float32, where ``out`` is the window size or the
+        crop. Navigation axes: the image's, then the window centres in the
+        image's calibrated units (scale ``step * pixel``, offset ``origin +
+        (window - 1) / 2 * pixel``). Signal axes ``ky``, ``kx`` in reciprocal
+        units (scale ``1 / (window * pixel)``, zero frequency at index
+        ``out // 2``). ``metadata.Signal.FFT.shifted`` is True and the
+        parameters are recorded in ``metadata.hyperspy_unmix``.
+
+    Notes
+    -----
+    The zero frequency sits exactly at 0 on the signal axes for even and odd
+    sizes (``offset = -(out // 2) * scale``). ``BaseSignal.fft(shift=True)``
+    uses ``-(size - 1) / 2 * scale``, which for even sizes puts it half a
+    pixel off 0.
+
+    Examples
+    --------
+    >>> import hyperspy_unmix as hu
+    >>> img, truth = hu.data.multiphase_lattice()            # doctest: +SKIP
+    >>> stack = img.sliding_fft(window_size=48, step=8)      # doctest: +SKIP
+    >>> res = stack.nfindr_unmix(2)                          # doctest: +SKIP
+    >>> maps = hu.windowing.phase_maps(res, img)             # doctest: +SKIP
+    """
+    check_signal(image, "image", signal_dimension=2)
+    am = image.axes_manager
+    check_uniform_axes((*am.navigation_axes, *am.signal_axes), "image")
+    ny, nx = am.signal_shape[::-1]
+    window_shape = _pair(window_size, "window_size", minimum=4)
+    if window_shape[0] > ny or window_shape[1] > nx:
+        raise ValueError(
+            f"`window_size` {window_shape} is larger than the image "
+            f"({ny}, {nx}) (height, width)"
+        )
+    steps = _pair(step, "step", minimum=1)
+    if not isinstance(allow_gaps, bool):
+        raise TypeError(f"`allow_gaps` must be a bool, got {allow_gaps!r}")
+    if not allow_gaps and (steps[0] > window_shape[0] or steps[1] > window_shape[1]):
+        raise ValueError(
+            f"`step` {steps} is larger than `window_size` {window_shape}: pixels "
+            "between windows would never be looked at; pass allow_gaps=True to "
+            "accept that"
+        )
+    check_choice(window, "window", (*TAPERS, None))
+    for name, value in (("log", log), ("power", power)):
+        if not isinstance(value, bool):
+            raise TypeError(f"`{name}` must be a bool, got {value!r}")
+    crop_shape = _crop_shape(crop, zoom, window_shape)
+    dc_radius = _dc_radius(remove_dc)
+    if normalize is not None:
+        check_choice(normalize, "normalize", NORMALIZATIONS)
+    if not isinstance(tukey_alpha, numbers.Real) or not 0 <= tukey_alpha <= 1:
+        raise ValueError(
+            f"`tukey_alpha` must be a number in [0, 1], got {tukey_alpha!r}"
+        )
+    if lazy_output is None:
+        lazy_output = bool(image._lazy)
+    elif not isinstance(lazy_output, bool):
+        raise TypeError(
+            f"`lazy_output` must be True, False or None, got {lazy_output!r}"
+        )
+    if workers is not None:
+        workers = check_int(workers, "workers", minimum=1)
+
+    shape = output_shape(image.data.shape, window_shape, steps, crop_shape)
+    kernel = functools.partial(
+        sliding_fft_array,
+        window_shape=window_shape,
+        step=steps,
+        taper=None if window is None else taper_2d(window, window_shape, tukey_alpha),
+        log=log,
+        power=power,
+        crop_shape=crop_shape,
+        dc_radius=dc_radius,
+        normalize=normalize,
+    )
+    if lazy_output:
+        data = _lazy_stack(image.data, kernel, window_shape, steps, crop_shape, chunks)
+    else:
+        _check_memory(shape, memory_limit)
+        values = image.data.compute() if image._lazy else image.data
+        check_finite(values, "image")
+        data = kernel(values, workers=workers)
+
+    parameters = {
+        "window_size": window_shape,
+        "step": steps,
+        "window": window,
+        "tukey_alpha": tukey_alpha,
+        "log": log,
+        "power": power,
+        "crop": None if crop_shape == window_shape else crop_shape,
+        "remove_dc": remove_dc,
+        "normalize": normalize,
+        "allow_gaps": allow_gaps,
+    }
+    return _build_signal(image, data, window_shape, steps, crop_shape, parameters)
+
+
+# --------------------------------------------------------------------------
+# validation helpers
+
+
+def _pair(value, name, minimum):
+    """An int or a pair of ints -> (y, x)."""
+    if isinstance(value, (tuple, list, np.ndarray)):
+        if len(value) != 2:
+            raise ValueError(f"`{name}` must be an int or a pair (y, x), got {value!r}")
+        return tuple(check_int(v, name, minimum=minimum) for v in value)
+    v = check_int(value, name, minimum=minimum)
+    return (v, v)
+
+
+def _crop_shape(crop, zoom, window_shape):
+    if crop is not None and zoom is not None:
+        raise ValueError("give `crop` or `zoom`, not both")
+    if zoom is not None:
+        if isinstance(zoom, bool) or not isinstance(zoom, numbers.Real) or zoom < 1:
+            raise ValueError(f"`zoom` must be a number >= 1, got {zoom!r}")
+        return tuple(max(1, int(round(w / zoom))) for w in window_shape)
+    if crop is None:
+        return window_shape
+    shape = _pair(crop, "crop", minimum=1)
+    if shape[0] > window_shape[0] or shape[1] > window_shape[1]:
+        raise ValueError(f"`crop` {shape} must not exceed `window_size` {window_shape}")
+    return shape
+
+
+def _dc_radius(remove_dc):
+    if isinstance(remove_dc, bool):
+        return 0 if remove_dc else None
+    return check_int(remove_dc, "remove_dc", minimum=0)
+
+
+def _available_memory():
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:  # pragma: no cover - psutil is a test extra only
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def _check_memory(shape, memory_limit):
+    need = 4 * math.prod(shape)
+    if memory_limit is None:
+        limit = _available_memory() // 2
+    else:
+        limit = check_int(memory_limit, "memory_limit", minimum=0)
+    if need > limit:
+        raise MemoryError(
+            f"the sliding FFT stack {shape} (float32) needs {need / 2**30:.2f} GiB, "
+            f"more than `memory_limit` ({limit / 2**30:.2f} GiB); pass "
+            "lazy_output=True to compute it lazily (dask), or use a larger `step`, "
+            "a `crop` or `zoom`"
+        )
+
+
+# --------------------------------------------------------------------------
+# lazy computation
+
+
+def _lazy_stack(data, kernel, window_shape, step, crop_shape, chunks):
+    """Dask array of the stack, computed block by block from image tiles.
+
+    The image is rechunked into tiles holding the origins of a block of
+    windows (a multiple of the step), each tile is extended by the
+    ``window - step`` pixels that its last windows reach into the next tile
+    (``dask.array.overlap`` with an asymmetric depth, no boundary padding),
+    and every extended tile gives exactly its block of the output.
+    """
+    import dask.array as da
+
+    if not isinstance(data, da.Array):
+        data = da.from_array(data, chunks="auto")
+    k = data.ndim - 2
+    grid = output_shape(data.shape, window_shape, step, crop_shape)[k : k + 2]
+    per_chunk = _lazy_chunk(chunks, crop_shape, window_shape, step)
+    tiles, out_chunks = [], []
+    for axis in range(2):
+        n, per = grid[axis], min(per_chunk[axis], grid[axis])
+        sizes = [per] * (n // per) + ([n % per] if n % per else [])
+        if len(sizes) > 1 and sizes[-1] * step[axis] < window_shape[axis]:
+            # A short last block would be thinner than the overlap it lends.
+            last = sizes.pop()
+            sizes[-1] += last
+        out_chunks.append(tuple(sizes))
+        rows = [s * step[axis] for s in sizes]
+        rows[-1] = data.shape[k + axis] - sum(rows[:-1])  # trailing pixels too
+        tiles.append(tuple(rows))
+    data = data.rechunk(data.chunks[:k] + tuple(tiles))
+    depth = {i: 0 for i in range(k)}
+    depth[k] = (0, max(0, window_shape[0] - step[0]))
+    depth[k + 1] = (0, max(0, window_shape[1] - step[1]))
+    extended = da.overlap.overlap(data, depth=depth, boundary="none")
+    return da.map_blocks(
+        _lazy_block,
+        extended,
+        kernel=kernel,
+        dtype=np.float32,
+        chunks=data.chunks[:k]
+        + tuple(out_chunks)
+        + ((crop_shape[0],), (crop_shape[1],)),
+        new_axis=[k + 2, k + 3],
+        meta=np.empty((0,) * (k + 4), dtype=np.float32),
+    )
+
+
+def _lazy_block(tile, kernel):
+    if not np.all(np.isfinite(tile)):
+        raise ValueError("`image` contains NaN or infinite values")
+    # dask already runs blocks in parallel: one thread per block.
+    return kernel(tile, workers=1)
+
+
+def _lazy_chunk(chunks, crop_shape, window_shape, step):
+    if chunks is not None:
+        return _pair(chunks, "chunks", minimum=1)
+    per = max(1, _LAZY_CHUNK_BYTES // (4 * crop_shape[0] * crop_shape[1]))
+    side = max(1, int(math.sqrt(per)))
+    # At least a window's worth of image per tile (the overlap comes from it).
+    return tuple(max(side, -(-w // s)) for w, s in zip(window_shape, step))
+
+
+# --------------------------------------------------------------------------
+# result signal
+
+
+@functools.lru_cache(maxsize=1)
+def _unit_registry():
+    import pint
+
+    return pint.UnitRegistry()
+
+
+def _reciprocal_units(units):
+    """``nm`` -> ``1 / nm`` as BaseSignal.fft does; unknown units are kept."""
+    try:
+        ureg = _unit_registry()
+        return "{:~}".format((ureg.parse_expression(str(units)) ** -1).units)
+    except Exception:  # undefined or unparsable units: as HyperSpy, keep them
+        return units
+
+
+def _build_signal(image, data, window_shape, step, crop_shape, parameters):
+    from hyperspy_unmix.signals import LazySlidingFFT, SlidingFFT
+
+    am = image.axes_manager
+    nav = [axis_dict(ax) for ax in am.navigation_axes[::-1]]  # array order
+    ay, ax_ = am.signal_axes[1], am.signal_axes[0]
+    k = len(nav)
+    grid = data.shape[k : k + 2]
+    taken = {d["name"] for d in nav}
+    window_axes, freq_axes = [], []
+    for axis, w, s, n, o, default in zip(
+        (ay, ax_), window_shape, step, grid, crop_shape, ("y", "x")
+    ):
+        name = (
+            axis.name if isinstance(axis.name, str) and axis.name not in taken else None
+        )
+        if name is None or name == "<undefined>":
+            name = default
+        window_axes.append(
+            axis_dict(
+                axis,
+                name=name,
+                scale=s * axis.scale,
+                offset=axis.offset + (w - 1) / 2 * axis.scale,
+                size=n,
+                navigate=True,
+            )
+        )
+        kscale = 1.0 / (w * axis.scale)
+        freq_axes.append(
+            {
+                "name": f"k{name}",
+                "units": _reciprocal_units(axis.units),
+                "scale": kscale,
+                "offset": -(o // 2) * kscale,
+                "size": o,
+                "navigate": False,
+            }
+        )
+    metadata = image.metadata.deepcopy().as_dictionary()
+    cls = LazySlidingFFT if not isinstance(data, np.ndarray) else SlidingFFT
+    out = cls(data, axes=nav + window_axes + freq_axes, metadata=metadata)
+    title = image.metadata.get_item("General.title", "") or ""
+    out.metadata.set_item("General.title", f"Sliding FFT of {title}".strip())
+    out.metadata.set_item("Signal.signal_type", "sliding_fft")
+    out.metadata.set_item("Signal.FFT.shifted", True)
+    if out.metadata.has_item("Signal.quantity"):
+        out.metadata.Signal.__delattr__("quantity")
+    return add_provenance(out, "sliding_fft", parameters)
