@@ -1,0 +1,209 @@
+"""Linear-mixing abundances, batched over pixels and exact.
+
+For one pixel ``x`` (``C`` channels) and endmembers ``E`` (``q x C``) the
+least-squares objective ``||x - E^T a||^2 = x.x - 2 a.c + a^T G a`` only needs
+``c = E x`` and the shared ``G = E E^T``. The constrained problems are small
+convex quadratic programmes in ``q`` unknowns:
+
+- ``"ucls"``: unconstrained, ``G a = c``;
+- ``"scls"``: ``sum(a) = 1`` (an equality-constrained solve);
+- ``"nnls"``: ``a >= 0``;
+- ``"fcls"``: ``a >= 0`` and ``sum(a) = 1``.
+
+For the inequality-constrained ones the solution is the unique point meeting
+the Karush-Kuhn-Tucker conditions; for a given support ``S`` (the non-zero
+entries) it is the solution of a linear system whose matrix depends only on
+``G`` and ``S``, not on the pixel. So every support is solved for all pixels at
+once (one small factorisation, one matrix product), and each pixel keeps the
+support whose solution is feasible and whose multipliers are non-negative. The
+loop runs over supports (``2^q - 1`` at most), never over pixels.
+
+The data are scaled so that ``G`` has unit mean diagonal; solutions do not
+depend on the scale of the data (raw counts or normalised spectra give the same
+fractions) and tolerances are relative.
+"""
+
+from itertools import combinations
+
+import numpy as np
+
+METHODS = ("fcls", "nnls", "scls", "ucls")
+# Feasibility / optimality tolerance on the scaled problem (fractions are O(1)).
+_KKT_TOL = 1e-9
+# Largest condition number accepted for the endmember Gram (or KKT) matrix.
+_MAX_COND = 1e12
+# Rows per block when converting data to float64 for the products.
+_BLOCK_ROWS = 8192
+
+
+def projections(X, E, block_rows=_BLOCK_ROWS, columns=None):
+    """``c = X E^T`` and ``x.x`` in float64, a block of pixels at a time.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_pixels, n_channels)
+        Any real dtype; converted to float64 one block at a time so that
+        float32 and integer data give products as exact as float64 data,
+        without a float64 copy of the whole map.
+    E : ndarray of shape (q, n_used)
+    columns : None or ndarray of int of shape (n_used,)
+        Channels of ``X`` to use (all when None).
+
+    Returns
+    -------
+    c : ndarray of shape (n_pixels, q)
+    xx : ndarray of shape (n_pixels,)
+    """
+    E = np.asarray(E, dtype=np.float64)
+    n = X.shape[0]
+    c = np.empty((n, E.shape[0]))
+    xx = np.empty(n)
+    for start in range(0, n, block_rows):
+        xb = np.asarray(X[start : start + block_rows], dtype=np.float64)
+        if columns is not None:
+            xb = xb[:, columns]
+        c[start : start + block_rows] = xb @ E.T
+        xx[start : start + block_rows] = np.einsum("ij,ij->i", xb, xb)
+    return c, xx
+
+
+def _check_gram(G, sum_to_one):
+    """Refuse endmembers for which the abundances are not unique."""
+    q = G.shape[0]
+    if sum_to_one:
+        K = np.zeros((q + 1, q + 1))
+        K[:q, :q] = G
+        K[:q, q] = K[q, :q] = 1.0
+        cond = np.linalg.cond(K)
+        what = "affinely"
+    else:
+        cond = np.linalg.cond(G)
+        what = "linearly"
+    if not np.isfinite(cond) or cond > _MAX_COND:
+        raise ValueError(
+            f"the endmembers are (nearly) {what} dependent (condition number "
+            f"{cond:.3g}): the abundances are not unique; use fewer endmembers"
+        )
+
+
+def _support_solution(G, c, S, sum_to_one):
+    """Solution restricted to support ``S`` for all pixels, and its multipliers.
+
+    Returns ``a`` (n, q) with zeros off ``S`` and ``mu`` (n, q): the KKT
+    multipliers of ``a >= 0`` (zero on ``S``), with the sign convention
+    ``mu >= 0`` at the optimum.
+    """
+    S = list(S)
+    n, q = c.shape
+    a = np.zeros((n, q))
+    if S:
+        G_SS = G[np.ix_(S, S)]
+        if sum_to_one:
+            m = len(S)
+            K = np.zeros((m + 1, m + 1))
+            K[:m, :m] = G_SS
+            K[:m, m] = K[m, :m] = 1.0
+            Kinv = np.linalg.inv(K)
+            # [a_S; lam] = Kinv @ [c_S; 1]
+            sol = c[:, S] @ Kinv[:, :m].T + Kinv[:, m][None, :]
+            a[:, S] = sol[:, :m]
+            lam = sol[:, m]
+        else:
+            a[:, S] = np.linalg.solve(G_SS, c[:, S].T).T
+            lam = 0.0
+    else:
+        lam = 0.0
+    # Stationarity: G a - c + lam 1 - mu = 0.
+    mu = a @ G - c
+    if sum_to_one:
+        mu += lam[:, None] if np.ndim(lam) else lam
+    mu[:, S] = 0.0
+    return a, mu
+
+
+def solve(G, c, method="fcls"):
+    """Abundances from the Gram matrix and the projections.
+
+    Parameters
+    ----------
+    G : ndarray of shape (q, q)
+        ``E E^T``.
+    c : ndarray of shape (n_pixels, q)
+        ``X E^T``.
+    method : {"fcls", "nnls", "scls", "ucls"}
+
+    Returns
+    -------
+    ndarray of shape (n_pixels, q), float64
+    """
+    if method not in METHODS:
+        raise ValueError(f"`method` must be one of {METHODS}, got {method!r}")
+    G = np.asarray(G, dtype=np.float64)
+    c = np.asarray(c, dtype=np.float64)
+    q = G.shape[0]
+    # Scale so that mean(diag G) = 1: fractions are scale free, tolerances relative.
+    s = np.trace(G) / q
+    if not s > 0:
+        raise ValueError("the endmembers are all zero")
+    G = G / s
+    c = c / s
+    sum_to_one = method in ("fcls", "scls")
+    _check_gram(G, sum_to_one)
+    if method in ("ucls", "scls"):
+        a, _ = _support_solution(G, c, range(q), sum_to_one)
+        return a
+
+    n = c.shape[0]
+    out = np.zeros((n, q))
+    best = np.full(n, np.inf)  # smallest KKT violation seen per pixel
+    todo = np.arange(n)
+    sizes = range(q, 0, -1) if sum_to_one else range(q, -1, -1)
+    for m in sizes:  # largest supports first: mixed pixels usually need all
+        for S in combinations(range(q), m):
+            if todo.size == 0:
+                break
+            a, mu = _support_solution(G, c[todo], S, sum_to_one)
+            viol = np.maximum(np.max(-a, axis=1), np.max(-mu, axis=1))
+            better = viol < best[todo]
+            out[todo[better]] = a[better]
+            best[todo[better]] = viol[better]
+            todo = todo[best[todo] > _KKT_TOL]
+    # Accepted supports may carry entries of -1e-9: clip, and restore the sum.
+    np.maximum(out, 0.0, out=out)
+    if sum_to_one:
+        out /= out.sum(axis=1, keepdims=True)
+    return out
+
+
+def unmix(X, E, method="fcls", block_rows=_BLOCK_ROWS, columns=None):
+    """Abundances and per-pixel residual of ``X ~ A E``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_pixels, n_channels)
+    E : ndarray of shape (q, n_channels)
+    method : {"fcls", "nnls", "scls", "ucls"}
+    columns : None or ndarray of int
+        Channels of ``X`` matching the columns of ``E`` (all when None).
+
+    Returns
+    -------
+    A : ndarray of shape (n_pixels, q), float64
+    residual : ndarray of shape (n_pixels,), float64
+        Root-mean-square reconstruction error per channel,
+        ``||x - A E|| / sqrt(n_channels)``, in the units of the data. It is
+        evaluated from ``x.x - 2 a.c + a^T G a`` in float64 (no reconstructed
+        map is formed), so it is exact to about ``1e-8 * |x|``.
+    """
+    E = np.asarray(E, dtype=np.float64)
+    n_used = X.shape[1] if columns is None else len(columns)
+    if E.ndim != 2 or X.ndim != 2 or E.shape[1] != n_used:
+        raise ValueError(
+            f"`X` (n, C) and `E` (q, C) must share C, got {X.shape} and {E.shape}"
+        )
+    G = E @ E.T
+    c, xx = projections(X, E, block_rows, columns)
+    A = solve(G, c, method)
+    r2 = xx - 2.0 * np.einsum("ij,ij->i", A, c) + np.einsum("ij,jk,ik->i", A, G, A)
+    residual = np.sqrt(np.maximum(r2, 0.0) / n_used)
+    return A, residual

@@ -1,0 +1,164 @@
+"""``NFINDR``: N-FINDR as a scikit-learn estimator, usable by HyperSpy's decomposition."""
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from hyperspy_unmix._core import abundances as _ab
+from hyperspy_unmix._core.simplex import nfindr as _nfindr
+from hyperspy_unmix._reduction import CovariancePCA
+from hyperspy_unmix._validation import check_choice, check_int
+
+
+class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """N-FINDR endmember extraction with fully constrained abundances.
+
+    ``fit`` reduces the data to ``n_endmembers - 1`` centred principal
+    components (exact covariance eigen-decomposition), finds the pixels
+    spanning the largest simplex there, and keeps their spectra as
+    ``components_``; ``transform`` returns the abundances of every sample.
+
+    In HyperSpy::
+
+        s.decomposition(algorithm=NFINDR(3))
+        s.plot_decomposition_results()      # endmembers and abundance maps
+        model = s.get_decomposition_model()
+
+    ``s.data`` is left unchanged: the estimator deliberately has no ``mean_``
+    attribute (HyperSpy would add it back into the data). It has no
+    ``explained_variance_`` either (endmembers are not orthogonal, so a
+    per-component variance is not meaningful), so HyperSpy's scree plot is
+    unavailable. With ``normalize_poissonian_noise=True`` HyperSpy rescales the
+    loadings of every pixel after ``transform`` returns, so they no longer sum
+    to one; use :func:`hyperspy_unmix.nfindr_unmix` for sum-to-one
+    abundances of Poisson data.
+
+    Parameters
+    ----------
+    n_endmembers : int
+        Number of endmembers ``q`` (>= 2).
+    abundances : {"fcls", "nnls", "scls", "ucls"}
+        Constraint of ``transform`` (see :func:`hyperspy_unmix.nfindr_unmix`).
+    endmember_estimate : {"pixel", "denoised"}
+        ``components_`` are the chosen samples, or their projections onto the
+        principal affine subspace.
+    init : {"atgp", "random"}
+    n_init : int
+    max_iter : int
+    random_state : None, int or numpy.random.RandomState
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_endmembers, n_features)
+        Endmember spectra.
+    indices_ : ndarray of shape (n_endmembers,)
+        Rows of the training data chosen as endmembers.
+    volume_ : float
+        Simplex volume in the principal-component space.
+    n_iter_ : int
+        Sweeps of the volume search.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hyperspy_unmix import NFINDR
+    >>> rng = np.random.default_rng(0)
+    >>> E = rng.random((3, 20))
+    >>> A = rng.dirichlet(np.ones(3), 200)
+    >>> X = np.vstack([E, A @ E])
+    >>> est = NFINDR(3).fit(X)
+    >>> sorted(est.indices_.tolist())
+    [0, 1, 2]
+    """
+
+    def __init__(
+        self,
+        n_endmembers=3,
+        *,
+        abundances="fcls",
+        endmember_estimate="pixel",
+        init="atgp",
+        n_init=1,
+        max_iter=100,
+        random_state=None,
+    ):
+        self.n_endmembers = n_endmembers
+        self.abundances = abundances
+        self.endmember_estimate = endmember_estimate
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def _check_params(self):
+        q = check_int(self.n_endmembers, "n_endmembers", minimum=2)
+        check_choice(self.abundances, "abundances", _ab.METHODS)
+        check_choice(
+            self.endmember_estimate, "endmember_estimate", ("pixel", "denoised")
+        )
+        check_choice(self.init, "init", ("atgp", "random"))
+        check_int(self.n_init, "n_init", minimum=1)
+        check_int(self.max_iter, "max_iter", minimum=1)
+        return q
+
+    def fit(self, X, y=None):
+        """Find the endmembers of ``X`` (n_samples, n_features).
+
+        Returns
+        -------
+        self
+        """
+        q = self._check_params()
+        X = validate_data(
+            self,
+            X,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=q,
+            ensure_min_features=q - 1,
+        )
+        pca = CovariancePCA(q - 1).fit(X)
+        scores = pca.transform(X)
+        found = _nfindr(
+            scores,
+            q,
+            init=self.init,
+            n_init=self.n_init,
+            max_iter=self.max_iter,
+            random_state=self.random_state,
+        )
+        E = np.asarray(X[found.indices], dtype=np.float64)
+        if self.endmember_estimate == "denoised":
+            V = pca.components_
+            E = pca.centre_ + ((E - pca.centre_) @ V.T) @ V
+        self.components_ = E
+        self.indices_ = found.indices
+        self.volume_ = found.volume
+        self.n_iter_ = found.n_iter
+        return self
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def transform(self, X):
+        """Abundances of ``X`` (n_samples, n_features) -> (n_samples, n_endmembers)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        A, _ = _ab.unmix(X, self.components_, self.abundances)
+        return A
+
+    def inverse_transform(self, X):
+        """Reconstruct spectra from abundances (n_samples, n_endmembers)."""
+        check_is_fitted(self)
+        A = np.asarray(X, dtype=np.float64)
+        if A.ndim != 2 or A.shape[1] != self.components_.shape[0]:
+            raise ValueError(
+                f"`X` must have shape (n_samples, {self.components_.shape[0]}), "
+                f"got {A.shape}"
+            )
+        return A @ self.components_

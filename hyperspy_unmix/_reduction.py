@@ -1,0 +1,174 @@
+"""Centred PCA by the covariance (or Gram) eigen-decomposition, for HyperSpy.
+
+``CovariancePCA`` is a scikit-learn style estimator that HyperSpy's own
+``s.decomposition(algorithm=...)`` accepts, in memory and lazily (its
+``partial_fit`` streams the chunks of a lazy signal). It is exact (no
+randomisation) and, for maps with fewer channels than pixels, several times
+faster than a randomised SVD: one pass of ``X^T X`` over the data (float32 GEMM
+on float32 data) and the eigen-decomposition of a ``C x C`` matrix.
+
+It deliberately has no ``mean_`` attribute: HyperSpy adds an estimator's
+``mean_`` back into the data it was given, which would touch the user's array.
+The centre is stored as ``centre_`` instead, and ``transform`` returns centred
+scores.
+"""
+
+import numpy as np
+import scipy.linalg
+
+_BLOCK_ROWS = 8192
+
+
+def _work_dtype(dtype):
+    """float32 stays float32 (fast GEMM); everything else is computed in float64."""
+    return np.float32 if dtype == np.float32 else np.float64
+
+
+class CovariancePCA:
+    """Centred PCA from the eigenvectors of the channel covariance.
+
+    Parameters
+    ----------
+    n_components : int
+        Number of principal directions kept.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        Principal directions (unit rows), by decreasing variance; the sign
+        makes the largest-magnitude entry positive.
+    explained_variance_ : ndarray of shape (n_components,)
+    centre_ : ndarray of shape (n_features,)
+        The mean spectrum (float64).
+    n_samples_seen_ : int
+    """
+
+    def __init__(self, n_components):
+        self.n_components = n_components
+
+    # -- accumulation ---------------------------------------------------
+    def _reset(self):
+        for name in ("_shift", "_sum", "_gram", "n_samples_seen_", "_fitted"):
+            self.__dict__.pop(name, None)
+        self._stale = False
+
+    def _result(self, name):
+        if self.__dict__.get("_stale"):
+            self._finish()
+            self._stale = False
+        try:
+            return self._fitted[name]
+        except (AttributeError, KeyError):
+            raise AttributeError(
+                f"{type(self).__name__} is not fitted: no {name!r}"
+            ) from None
+
+    components_ = property(lambda self: self._result("components_"))
+    explained_variance_ = property(lambda self: self._result("explained_variance_"))
+    centre_ = property(lambda self: self._result("centre_"))
+
+    def partial_fit(self, X, y=None):
+        """Accumulate the shifted sums of a batch ``X`` (n_samples, n_features).
+
+        The first batch's mean is the shift, so the covariance
+        ``(G - n m m^T) / (n - 1)`` of the shifted data does not lose digits
+        to a large mean.
+        """
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise ValueError(f"`X` must be 2-D, got shape {X.shape}")
+        wd = _work_dtype(X.dtype)
+        if not hasattr(self, "_shift"):
+            self._shift = X.mean(axis=0, dtype=np.float64)
+            self._sum = np.zeros(X.shape[1])
+            self._gram = np.zeros((X.shape[1], X.shape[1]))
+            self.n_samples_seen_ = 0
+        shift = self._shift.astype(wd)
+        buf = None
+        for start in range(0, X.shape[0], _BLOCK_ROWS):
+            xb = X[start : start + _BLOCK_ROWS]
+            if buf is None or buf.shape[0] != xb.shape[0]:
+                buf = np.empty(xb.shape, dtype=wd)
+            np.subtract(xb, shift, out=buf, casting="unsafe")
+            self._sum += buf.sum(axis=0, dtype=np.float64)
+            self._gram += buf.T @ buf
+        self.n_samples_seen_ += X.shape[0]
+        # The eigen-decomposition waits until the results are read, so a lazy
+        # decomposition streaming many chunks pays for it once.
+        self._stale = True
+        return self
+
+    def fit(self, X, y=None):
+        """Fit on ``X`` (n_samples, n_features) in one pass."""
+        self._reset()
+        X = np.asarray(X)
+        if X.ndim == 2 and X.shape[1] > 2 * X.shape[0]:
+            return self._fit_gram(X)
+        return self.partial_fit(X)
+
+    def _finish(self):
+        n = self.n_samples_seen_
+        k = int(self.n_components)
+        C = self._gram.shape[0]
+        if n < 2 or k > C:
+            raise ValueError(
+                f"cannot extract {k} components from {n} samples of {C} features"
+            )
+        m = self._sum / n
+        cov = (self._gram - n * np.outer(m, m)) / (n - 1)
+        if not np.all(np.isfinite(cov)):
+            raise ValueError("the data contain NaN or infinite values")
+        w, v = scipy.linalg.eigh(cov, subset_by_index=[C - k, C - 1])
+        self._set(v[:, ::-1].T, w[::-1], self._shift + m)
+
+    def _fit_gram(self, X):
+        """Few samples, many features: eigen-decompose the sample Gram instead."""
+        n, C = X.shape
+        k = int(self.n_components)
+        if n < 2 or k > n - 1:
+            raise ValueError(
+                f"cannot extract {k} components from {n} samples of {C} features"
+            )
+        centre = X.mean(axis=0, dtype=np.float64)
+        Xc = X.astype(np.float64) - centre
+        if not np.all(np.isfinite(Xc)):
+            raise ValueError("the data contain NaN or infinite values")
+        w, u = scipy.linalg.eigh(Xc @ Xc.T, subset_by_index=[n - k, n - 1])
+        w, u = w[::-1], u[:, ::-1]
+        comps = (Xc.T @ u).T
+        norms = np.linalg.norm(comps, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        self.n_samples_seen_ = n
+        self._set(comps / norms, np.maximum(w, 0) / (n - 1), centre)
+        return self
+
+    def _set(self, comps, variance, centre):
+        # Deterministic signs: the largest-magnitude entry of each row positive.
+        big = np.argmax(np.abs(comps), axis=1)
+        signs = np.sign(comps[np.arange(comps.shape[0]), big])
+        signs[signs == 0] = 1.0
+        self._fitted = {
+            "components_": comps * signs[:, None],
+            "explained_variance_": np.maximum(variance, 0.0),
+            "centre_": np.asarray(centre, dtype=np.float64),
+        }
+
+    # -- projection -------------------------------------------------------
+    def transform(self, X):
+        """Centred scores ``(X - centre_) @ components_.T`` (n_samples, n_components)."""
+        X = np.asarray(X)
+        wd = _work_dtype(X.dtype)
+        W = self.components_.T.astype(wd)
+        centre = self.centre_.astype(wd)
+        out = np.empty((X.shape[0], W.shape[1]), dtype=np.float64)
+        buf = None
+        for start in range(0, X.shape[0], _BLOCK_ROWS):
+            xb = X[start : start + _BLOCK_ROWS]
+            if buf is None or buf.shape[0] != xb.shape[0]:
+                buf = np.empty(xb.shape, dtype=wd)
+            np.subtract(xb, centre, out=buf, casting="unsafe")
+            out[start : start + _BLOCK_ROWS] = buf @ W
+        return out
+
+    def fit_transform(self, X, y=None):
+        return self.fit(X).transform(X)
