@@ -1,4 +1,4 @@
-"""``NFINDR``: N-FINDR as a scikit-learn estimator, usable by HyperSpy's decomposition."""
+"""``NFINDR``: N-FINDR as a scikit-learn estimator for HyperSpy's decomposition."""
 
 import numpy as np
 from sklearn.base import (

@@ -155,7 +155,7 @@ class CovariancePCA:
 
     # -- projection -------------------------------------------------------
     def transform(self, X):
-        """Centred scores ``(X - centre_) @ components_.T`` (n_samples, n_components)."""
+        """Centred scores ``(X - centre_) @ components_.T``, (n_samples, k)."""
         X = np.asarray(X)
         wd = _work_dtype(X.dtype)
         W = self.components_.T.astype(wd)
