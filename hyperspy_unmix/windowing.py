@@ -109,7 +109,8 @@ def sliding_fft(
         None = lazy if ``image`` is lazy.
     chunks : int or (int, int), optional
         Lazy output: windows per dask chunk along y and x (default: about
-        64 MiB per chunk).
+        64 MiB per chunk); raised where needed so that a chunk's image tile
+        is at least ``window - step`` pixels long.
     memory_limit : int, optional
         Largest in-memory output allowed, in bytes (default: half of the
         available memory). A larger output raises ``MemoryError`` before any
@@ -297,15 +298,14 @@ def _lazy_stack(data, kernel, window_shape, step, crop_shape, chunks):
         data = da.from_array(data, chunks="auto")
     k = data.ndim - 2
     grid = output_shape(data.shape, window_shape, step, crop_shape)[k : k + 2]
-    per_chunk = _lazy_chunk(chunks, crop_shape, window_shape, step)
+    per_chunk = _lazy_chunk(chunks, crop_shape)
     tiles, out_chunks = [], []
     for axis in range(2):
-        n, per = grid[axis], min(per_chunk[axis], grid[axis])
+        # A tile must be at least as long as the overlap it lends to the
+        # previous one (window - step); the last tile always holds a window.
+        w, st, n = window_shape[axis], step[axis], grid[axis]
+        per = min(max(per_chunk[axis], -(-max(w - st, 0) // st), 1), n)
         sizes = [per] * (n // per) + ([n % per] if n % per else [])
-        if len(sizes) > 1 and sizes[-1] * step[axis] < window_shape[axis]:
-            # A short last block would be thinner than the overlap it lends.
-            last = sizes.pop()
-            sizes[-1] += last
         out_chunks.append(tuple(sizes))
         rows = [s * step[axis] for s in sizes]
         rows[-1] = data.shape[k + axis] - sum(rows[:-1])  # trailing pixels too
@@ -335,13 +335,12 @@ def _lazy_block(tile, kernel):
     return kernel(tile, workers=1)
 
 
-def _lazy_chunk(chunks, crop_shape, window_shape, step):
+def _lazy_chunk(chunks, crop_shape):
     if chunks is not None:
         return _pair(chunks, "chunks", minimum=1)
     per = max(1, _LAZY_CHUNK_BYTES // (4 * crop_shape[0] * crop_shape[1]))
     side = max(1, int(math.sqrt(per)))
-    # At least a window's worth of image per tile (the overlap comes from it).
-    return tuple(max(side, -(-w // s)) for w, s in zip(window_shape, step))
+    return (side, side)
 
 
 # --------------------------------------------------------------------------
