@@ -241,9 +241,9 @@ def distorted_lattice(
     ``d psi / d s = amplitude * m`` with
     ``m = sigma((s - w(t) + W/2) / b) - sigma((s - w(t) - W/2) / b)``, where
     ``t`` is the coordinate across ``d``, ``w(t)`` a random wavy curve (three
-    harmonics, about 3 % of the image in amplitude), ``W`` = 40 % of the
-    image and ``b`` the boundary softness (the larger of the spacing and
-    image size / 25). So the atoms inside the band are stretched by
+    harmonics, about 3 % of the image in amplitude), ``W`` = 50 % of the
+    image and ``b`` the boundary softness (the larger of 0.75 spacing and
+    image size / 30). So the atoms inside the band are stretched by
     ``amplitude`` along ``d`` (neighbour distances and angles change), the
     atoms outside keep the ideal lattice, and the boundaries are soft.
     Because the boundaries are parallel, the displacement outside the band is
@@ -304,8 +304,8 @@ def distorted_lattice(
     corners = np.array([[0, 0], [nx - 1, 0], [0, ny - 1], [nx - 1, ny - 1]]) - centre
     extent_s = np.ptp(corners @ d)
     extent_t = np.ptp(corners @ t_dir)
-    band = 0.4 * extent_s
-    soft = max(spacing, min(ny, nx) / 25.0)
+    band = 0.5 * extent_s
+    soft = max(0.75 * spacing, min(ny, nx) / 30.0)
     harmonics = np.arange(1, 4)
     weights = rng.normal(size=3) / harmonics
     weights *= 0.03 * extent_t / np.sqrt(np.sum(weights**2))
