@@ -401,15 +401,21 @@ def test_regions_are_large():
 def test_multiphase_image_is_the_atoms_plus_noise():
     shape = (72, 80)
     img, truth = hd.multiphase_lattice(
-        shape, n_phases=2, spacing=8.0, noise=0.0, random_state=5
+        shape, n_phases=2, spacing=8.0, noise=0.0, background=1.0, random_state=5
     )
-    ref = brute_force_render(shape, truth.positions, 0.2 * 8.0)
+    ref = brute_force_render(shape, truth.positions, 0.2 * 8.0) + 1.0
     np.testing.assert_allclose(img.data, ref, atol=2e-3)
     noisy, truth2 = hd.multiphase_lattice(
-        shape, n_phases=2, spacing=8.0, noise=0.2, random_state=5
+        shape, n_phases=2, spacing=8.0, noise=0.2, background=1.0, random_state=5
     )
     np.testing.assert_array_equal(truth2.positions, truth.positions)
-    assert np.std(noisy.data - img.data) == pytest.approx(0.2, rel=0.05)
+    residual = noisy.data - img.data
+    assert np.std(residual) == pytest.approx(0.2, rel=0.05)
+    assert abs(np.mean(residual)) < 0.02
+    # default background: 4 noise standard deviations, nothing negative
+    default, _ = hd.multiphase_lattice(shape, noise=0.2, random_state=5)
+    assert default.data.min() >= 0.0
+    assert np.median(default.data) > 0.5 * 4 * 0.2
 
 
 def test_single_phase():
@@ -437,6 +443,7 @@ def test_multiphase_determinism():
         ({"spacing": 2.0}, ValueError, "spacing"),
         ({"spacing": 40.0}, ValueError, "spacing"),
         ({"noise": -0.1}, ValueError, "noise"),
+        ({"background": -0.1}, ValueError, "background"),
         ({"dimerization": 0.4}, ValueError, "dimerization"),
         ({"atom_sigma": 0.1}, ValueError, "atom_sigma"),
         ({"pixel_size": 0.0}, ValueError, "pixel_size"),
@@ -533,11 +540,18 @@ def test_distortion_is_first_neighbourhood_component(strained):
 
 def test_distorted_image_is_the_atoms_plus_noise():
     shape = (64, 72)
-    img, truth = hd.distorted_lattice(shape, spacing=10.0, noise=0.0, random_state=3)
-    ref = brute_force_render(shape, truth.positions, 2.0)
+    img, truth = hd.distorted_lattice(
+        shape, spacing=10.0, noise=0.0, background=0.5, random_state=3
+    )
+    ref = brute_force_render(shape, truth.positions, 2.0) + 0.5
     np.testing.assert_allclose(img.data, ref, atol=2e-3)
-    noisy, _ = hd.distorted_lattice(shape, spacing=10.0, noise=0.1, random_state=3)
+    noisy, _ = hd.distorted_lattice(
+        shape, spacing=10.0, noise=0.1, background=0.5, random_state=3
+    )
     assert np.std(noisy.data - img.data) == pytest.approx(0.1, rel=0.05)
+    # clipped at zero: no negative intensities even without a background
+    bare, _ = hd.distorted_lattice(shape, noise=0.1, background=0.0, random_state=3)
+    assert bare.data.min() == 0.0
 
 
 def test_distorted_determinism():
@@ -557,6 +571,7 @@ def test_distorted_determinism():
         ({"amplitude": 0.5}, ValueError, "amplitude"),
         ({"amplitude": None}, TypeError, "amplitude"),
         ({"noise": -1.0}, ValueError, "noise"),
+        ({"background": "dark"}, TypeError, "background"),
         ({"strain_angle": float("inf")}, ValueError, "strain_angle"),
         ({"atom_sigma": 10.0}, ValueError, "atom_sigma"),
         ({"pixel_size": -1.0}, ValueError, "pixel_size"),

@@ -41,17 +41,35 @@ def _provenance(signal, method, random_state, **parameters):
     )
 
 
-def _check_common(shape, spacing, noise, atom_sigma, pixel_size, *, min_spacing):
+def _finish_image(image, noise, background, rng):
+    """Add the background and the noise in place, clip at 0, return float32.
+
+    A detector gives no negative intensities, and Atomap refuses them; the
+    default background (4 noise standard deviations) makes clipping rare.
+    """
+    image += background
+    if noise > 0:
+        image += rng.normal(0.0, noise, size=image.shape)
+    np.maximum(image, 0.0, out=image)
+    return image.astype(np.float32)
+
+
+def _check_common(
+    shape, spacing, noise, background, atom_sigma, pixel_size, *, min_spacing
+):
     ny, nx = check_shape(shape, minimum=32, maximum=16384)
     spacing = check_float(
         spacing, "spacing", minimum=min_spacing, maximum=min(ny, nx) / 4
     )
     noise = check_float(noise, "noise", minimum=0.0)
+    if background is None:
+        background = 4.0 * noise
+    background = check_float(background, "background", minimum=0.0)
     if atom_sigma is None:
         atom_sigma = 0.2 * spacing
     atom_sigma = check_float(atom_sigma, "atom_sigma", minimum=0.5, maximum=spacing / 2)
     pixel_size = check_float(pixel_size, "pixel_size", minimum=0.0, strict_minimum=True)
-    return (ny, nx), spacing, noise, atom_sigma, pixel_size
+    return (ny, nx), spacing, noise, background, atom_sigma, pixel_size
 
 
 def _phase_regions(shape, n_phases, rng):
@@ -93,6 +111,7 @@ def multiphase_lattice(
     noise=0.1,
     *,
     dimerization=0.1,
+    background=None,
     atom_sigma=None,
     pixel_size=0.025,
     random_state=None,
@@ -116,7 +135,8 @@ def multiphase_lattice(
     64 x 64 windows). Each atom is kept only where the label at its rounded
     position is its own phase, and atoms that would come closer than
     0.6 spacing to an atom of a lower-numbered phase across a boundary are
-    left out. Additive Gaussian noise of standard deviation ``noise``.
+    left out. A constant background and additive Gaussian noise of standard
+    deviation ``noise`` are added, and the rare negative values clipped at 0.
 
     Parameters
     ----------
@@ -133,6 +153,9 @@ def multiphase_lattice(
         Shift of each atom of the dimerised phase toward its partner, as a
         fraction of ``spacing``, between 0.02 and 0.25 (the pairs are then
         ``1 - 2 dimerization`` spacings apart).
+    background : float, optional
+        Constant added under the atoms, 4 ``noise`` by default (so that
+        clipping at 0 touches almost no pixel).
     atom_sigma : float, optional
         Standard deviation of the Gaussian atoms in pixels; 0.2 spacing by
         default.
@@ -157,8 +180,8 @@ def multiphase_lattice(
     >>> img.data.shape, truth.labels.shape, truth.phase_names[2]
     ((256, 256), (256, 256), 'hexagonal rotated 30 deg')
     """
-    (ny, nx), spacing, noise, atom_sigma, pixel_size = _check_common(
-        shape, spacing, noise, atom_sigma, pixel_size, min_spacing=4.0
+    (ny, nx), spacing, noise, background, atom_sigma, pixel_size = _check_common(
+        shape, spacing, noise, background, atom_sigma, pixel_size, min_spacing=4.0
     )
     n_phases = check_int(n_phases, "n_phases", minimum=1, maximum=len(PHASE_NAMES))
     dimerization = check_float(dimerization, "dimerization", minimum=0.02, maximum=0.25)
@@ -190,16 +213,16 @@ def multiphase_lattice(
     atom_phase = np.concatenate(kept_phase)
 
     image = render_gaussians((ny, nx), positions, atom_sigma)
-    if noise > 0:
-        image += rng.normal(0.0, noise, size=image.shape)
+    image = _finish_image(image, noise, background, rng)
     signal = _image_signal(
-        image.astype(np.float32),
+        image,
         pixel_size,
         f"Synthetic lattice with {n_phases} phase{'s' * (n_phases > 1)}",
     )
     _provenance(
         signal, "multiphase_lattice", random_state, shape=(ny, nx),
-        n_phases=n_phases, spacing=spacing, noise=noise, dimerization=dimerization,
+        n_phases=n_phases, spacing=spacing, noise=noise, background=background,
+        dimerization=dimerization,
         atom_sigma=atom_sigma, pixel_size=pixel_size,
     )  # fmt: skip
     truth = LatticeTruth(
@@ -227,6 +250,7 @@ def distorted_lattice(
     noise=0.05,
     *,
     strain_angle=0.0,
+    background=None,
     atom_sigma=None,
     pixel_size=0.025,
     random_state=None,
@@ -266,6 +290,9 @@ def distorted_lattice(
         Standard deviation of the additive Gaussian noise (atoms have peak 1).
     strain_angle : float
         Direction of the strain, degrees from +x.
+    background : float, optional
+        Constant added under the atoms, 4 ``noise`` by default (so that
+        clipping at 0 touches almost no pixel).
     atom_sigma : float, optional
         Standard deviation of the Gaussian atoms in pixels; 0.2 spacing by
         default.
@@ -290,8 +317,8 @@ def distorted_lattice(
     >>> truth.positions.shape == truth.ideal_positions.shape
     True
     """
-    (ny, nx), spacing, noise, atom_sigma, pixel_size = _check_common(
-        shape, spacing, noise, atom_sigma, pixel_size, min_spacing=6.0
+    (ny, nx), spacing, noise, background, atom_sigma, pixel_size = _check_common(
+        shape, spacing, noise, background, atom_sigma, pixel_size, min_spacing=6.0
     )
     amplitude = check_float(amplitude, "amplitude", minimum=-0.3, maximum=0.3)
     strain_angle = check_float(strain_angle, "strain_angle")
@@ -333,14 +360,12 @@ def distorted_lattice(
     strain = amplitude * (_sigmoid(sigma1) - _sigmoid(sigma2))[inside]
 
     image = render_gaussians((ny, nx), positions, atom_sigma)
-    if noise > 0:
-        image += rng.normal(0.0, noise, size=image.shape)
-    signal = _image_signal(
-        image.astype(np.float32), pixel_size, "Synthetic strained lattice"
-    )
+    image = _finish_image(image, noise, background, rng)
+    signal = _image_signal(image, pixel_size, "Synthetic strained lattice")
     _provenance(
         signal, "distorted_lattice", random_state, shape=(ny, nx), spacing=spacing,
-        amplitude=amplitude, noise=noise, strain_angle=strain_angle,
+        amplitude=amplitude, noise=noise, background=background,
+        strain_angle=strain_angle,
         atom_sigma=atom_sigma, pixel_size=pixel_size,
     )  # fmt: skip
     truth = DistortionTruth(
