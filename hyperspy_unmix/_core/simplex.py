@@ -132,10 +132,12 @@ def _atgp(Z, q):
     chosen = np.empty(q, dtype=np.intp)
     for k in range(q):
         p = int(np.argmax(res2))
-        if res2[p] <= (_RANK_TOL**2) * ref:
+        # res2 comes from a running subtraction (rounding ~1e-16 * ref), and
+        # standardised real directions leave O(1) residuals: 1e-12 separates them.
+        if res2[p] <= 1e-12 * ref:
             raise ValueError(
-                f"the data span only {k - 1} dimensions after reduction; "
-                f"n_endmembers={q} needs {q - 1} (ask for fewer endmembers)"
+                f"the data have rank {k - 1} after reduction (affine dimensions); "
+                f"n_endmembers={q} needs rank {q - 1} (ask for fewer endmembers)"
             )
         chosen[k] = p
         v = Z[p].copy()
@@ -161,7 +163,13 @@ def _sweep(Z, indices, max_iter):
             # Row k of E^-1 gives the k-th barycentric coordinate of every pixel.
             e_k = np.zeros(q)
             e_k[k] = 1.0
-            row = np.linalg.solve(E.T, e_k)
+            try:
+                row = np.linalg.solve(E.T, e_k)
+            except np.linalg.LinAlgError:
+                raise ValueError(
+                    "the simplex became degenerate (zero volume): the data have "
+                    "rank < n_endmembers - 1"
+                ) from None
             b = np.abs(Z @ row)
             p = int(np.argmax(b))
             if b[p] > 1.0 + _GROWTH_TOL:

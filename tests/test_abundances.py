@@ -1,0 +1,170 @@
+"""Batched abundances against exact per-pixel references."""
+
+from itertools import combinations
+
+import numpy as np
+import pytest
+from scipy.optimize import nnls
+
+from hyperspy_unmix._core.abundances import projections, solve, unmix
+
+
+def fcls_reference(x, E):
+    """Per-pixel FCLS, exact: augmented-nnls support, then the KKT solve on it.
+
+    ``nnls`` on ``[delta 1^T; E^T] a = [delta; x]`` only approximates the
+    sum-to-one constraint (error ~ 1/delta^2), so its support is used and the
+    equality-constrained least squares on that support is solved exactly; the
+    KKT conditions are then checked, and if they fail every support is tried.
+    """
+    q = E.shape[0]
+    delta = 1e3 * np.sqrt(np.mean(E**2)) * np.sqrt(E.shape[1])
+    M = np.vstack([delta * np.ones(q), E.T])
+    a0 = nnls(M, np.r_[delta, x])[0]
+    supports = [tuple(np.flatnonzero(a0 > 1e-12))] + [
+        S for m in range(q, 0, -1) for S in combinations(range(q), m)
+    ]
+    G, c = E @ E.T, E @ x
+    for S in supports:
+        S = list(S)
+        K = np.zeros((len(S) + 1, len(S) + 1))
+        K[:-1, :-1] = G[np.ix_(S, S)]
+        K[:-1, -1] = K[-1, :-1] = 1
+        sol = np.linalg.solve(K, np.r_[c[S], 1.0])
+        a = np.zeros(q)
+        a[S] = sol[:-1]
+        mu = G @ a - c + sol[-1]
+        scale = np.abs(G).max()
+        if a.min() >= -1e-12 and np.delete(mu, S).min(initial=0) >= -1e-10 * scale:
+            return a
+    raise AssertionError("no KKT point found")
+
+
+@pytest.fixture
+def mixed():
+    rng = np.random.default_rng(0)
+    q, C, n = 4, 60, 400
+    E = rng.random((q, C)) * 50 + np.linspace(0, 20, C)
+    A = rng.dirichlet(np.ones(q) * 0.7, n)
+    X = A @ E + rng.normal(0, 4.0, (n, C))  # noise pushes many pixels outside
+    return X, E, A
+
+
+def test_fcls_matches_exact_per_pixel_reference(mixed):
+    X, E, _ = mixed
+    A, _ = unmix(X, E, "fcls")
+    ref = np.array([fcls_reference(x, E) for x in X])
+    np.testing.assert_allclose(A, ref, atol=1e-9)
+    assert A.min() >= 0
+    np.testing.assert_allclose(A.sum(1), 1, atol=1e-12)
+    assert (A == 0).any()  # the constraints are active somewhere
+
+
+def test_fcls_is_optimal_against_random_feasible_points(mixed):
+    X, E, _ = mixed
+    A, _ = unmix(X[:50], E, "fcls")
+    rng = np.random.default_rng(1)
+    trial = rng.dirichlet(np.ones(4) * 0.3, 2000)
+    for x, a in zip(X[:50], A):
+        best = np.sum((x - a @ E) ** 2)
+        assert best <= np.min(np.sum((x - trial @ E) ** 2, axis=1)) + 1e-9
+
+
+def test_nnls_matches_scipy(mixed):
+    X, E, _ = mixed
+    A, _ = unmix(X, E, "nnls")
+    ref = np.array([nnls(E.T, x)[0] for x in X])
+    np.testing.assert_allclose(A, ref, atol=1e-9)
+
+
+def test_nnls_all_zero_solution():
+    E = np.array([[1.0, 0.0], [0.0, 1.0]])
+    X = np.array([[-1.0, -2.0], [1.0, -1.0]])
+    A, _ = unmix(X, E, "nnls")
+    np.testing.assert_allclose(A, [[0, 0], [1, 0]], atol=1e-12)
+
+
+def test_ucls_and_scls_match_lstsq(mixed):
+    X, E, _ = mixed
+    A, _ = unmix(X, E, "ucls")
+    np.testing.assert_allclose(A, np.linalg.lstsq(E.T, X.T, rcond=None)[0].T, atol=1e-9)
+    A, _ = unmix(X, E, "scls")
+    # Sum-to-one by elimination: a = a0 + N t with N spanning sum(t) = 0.
+    q = E.shape[0]
+    N = np.vstack([np.eye(q - 1), -np.ones(q - 1)])
+    a0 = np.eye(q)[-1]
+    t = np.linalg.lstsq(E.T @ N, (X - a0 @ E).T, rcond=None)[0]
+    np.testing.assert_allclose(A, (a0[:, None] + N @ t).T, atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["fcls", "nnls", "scls", "ucls"])
+def test_noise_free_recovery(method, mixed):
+    _, E, A_true = mixed
+    A, res = unmix(A_true @ E, E, method)
+    np.testing.assert_allclose(A, A_true, atol=1e-10)
+    assert res.max() < 1e-6 * np.abs(E).max()
+
+
+@pytest.mark.parametrize("method", ["fcls", "nnls", "scls", "ucls"])
+def test_scale_and_dtype_insensitive(method, mixed):
+    X, E, _ = mixed
+    A, _ = unmix(X, E, method)
+    A_big, _ = unmix(X * 1e7, E * 1e7, method)
+    A_small, _ = unmix(X * 1e-7, E * 1e-7, method)
+    np.testing.assert_allclose(A_big, A, atol=1e-9)
+    np.testing.assert_allclose(A_small, A, atol=1e-9)
+    X32 = X.astype(np.float32)
+    A32, _ = unmix(X32, E, method)
+    A64, _ = unmix(X32.astype(np.float64), E, method)
+    np.testing.assert_array_equal(A32, A64)  # float32 blocks are converted exactly
+
+
+def test_integer_data_no_overflow():
+    rng = np.random.default_rng(3)
+    E = rng.random((3, 500)) * 60000
+    A_true = rng.dirichlet(np.ones(3), 200)
+    X = np.round(A_true @ E).astype(np.uint16)
+    A, _ = unmix(X, E, "fcls")
+    ref, _ = unmix(X.astype(np.float64), E, "fcls")
+    np.testing.assert_allclose(A, ref, atol=1e-12)
+
+
+def test_residual_is_rms_error(mixed):
+    X, E, _ = mixed
+    A, res = unmix(X, E, "fcls")
+    direct = np.sqrt(np.mean((X - A @ E) ** 2, axis=1))
+    np.testing.assert_allclose(res, direct, rtol=1e-7)
+
+
+def test_columns_and_blocks(mixed):
+    X, E, _ = mixed
+    cols = np.arange(10, 50)
+    A, res = unmix(X, E[:, cols], "fcls", columns=cols, block_rows=37)
+    A2, res2 = unmix(X[:, cols], E[:, cols], "fcls")
+    np.testing.assert_allclose(A, A2, atol=1e-12)
+    np.testing.assert_allclose(res, res2, rtol=1e-10)
+    c, xx = projections(X, E, block_rows=7)
+    np.testing.assert_allclose(c, X @ E.T, rtol=1e-12)
+    np.testing.assert_allclose(xx, np.sum(X**2, 1), rtol=1e-12)
+
+
+def test_dependent_endmembers_raise():
+    E = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0]])
+    X = np.ones((4, 3))
+    with pytest.raises(ValueError, match="linearly dependent"):
+        unmix(X, E, "nnls")
+    # Affinely independent (distinct points): sum-to-one abundances are unique.
+    A, _ = unmix(X * [1, 2, 3] * 1.5, E, "fcls")
+    np.testing.assert_allclose(A, [[0.5, 0.5]] * 4, atol=1e-12)
+    with pytest.raises(ValueError, match="affinely dependent"):
+        unmix(X, np.vstack([E[0], E[0]]), "fcls")
+
+
+def test_bad_input():
+    E = np.eye(3)
+    with pytest.raises(ValueError, match="method"):
+        solve(E, np.ones((2, 3)), "lasso")
+    with pytest.raises(ValueError, match="share C"):
+        unmix(np.ones((2, 4)), E, "fcls")
+    with pytest.raises(ValueError, match="all zero"):
+        unmix(np.ones((2, 3)), np.zeros((2, 3)), "fcls")
