@@ -33,37 +33,46 @@ _KKT_TOL = 1e-9
 # Largest condition number accepted for the endmember Gram (or KKT) matrix.
 _MAX_COND = 1e12
 # Rows per block when converting data to float64 for the products.
-_BLOCK_ROWS = 8192
+_BLOCK_ROWS = 4096
 
 
-def projections(X, E, block_rows=_BLOCK_ROWS, columns=None):
+def projections(X, E, block_rows=_BLOCK_ROWS, columns=None, norms=True):
     """``c = X E^T`` and ``x.x`` in float64, a block of pixels at a time.
 
     Parameters
     ----------
     X : ndarray of shape (n_pixels, n_channels)
-        Any real dtype; converted to float64 one block at a time so that
-        float32 and integer data give products as exact as float64 data,
-        without a float64 copy of the whole map.
+        Any real dtype; copied into one reused float64 block buffer at a time,
+        so float32 and integer data give products as exact as float64 data
+        without a float64 copy of the whole map (and without fresh memory to
+        page in for every block).
     E : ndarray of shape (q, n_used)
     columns : None or ndarray of int of shape (n_used,)
         Channels of ``X`` to use (all when None).
+    norms : bool
+        Also return the squared norms ``x.x`` (for the residual).
 
     Returns
     -------
     c : ndarray of shape (n_pixels, q)
-    xx : ndarray of shape (n_pixels,)
+    xx : ndarray of shape (n_pixels,) or None
     """
     E = np.asarray(E, dtype=np.float64)
     n = X.shape[0]
     c = np.empty((n, E.shape[0]))
-    xx = np.empty(n)
+    xx = np.empty(n) if norms else None
+    ET = np.ascontiguousarray(E.T)
+    width = X.shape[1] if columns is None else len(columns)
+    buf = np.empty((min(block_rows, max(n, 1)), width))
     for start in range(0, n, block_rows):
-        xb = np.asarray(X[start : start + block_rows], dtype=np.float64)
+        xb = X[start : start + block_rows]
         if columns is not None:
             xb = xb[:, columns]
-        c[start : start + block_rows] = xb @ E.T
-        xx[start : start + block_rows] = np.einsum("ij,ij->i", xb, xb)
+        b = buf[: xb.shape[0]]
+        np.copyto(b, xb, casting="unsafe")
+        np.matmul(b, ET, out=c[start : start + block_rows])
+        if norms:
+            xx[start : start + block_rows] = np.einsum("ij,ij->i", b, b)
     return c, xx
 
 
@@ -175,7 +184,7 @@ def solve(G, c, method="fcls"):
     return out
 
 
-def unmix(X, E, method="fcls", block_rows=_BLOCK_ROWS, columns=None):
+def unmix(X, E, method="fcls", block_rows=_BLOCK_ROWS, columns=None, residual=True):
     """Abundances and per-pixel residual of ``X ~ A E``.
 
     Parameters
@@ -185,11 +194,13 @@ def unmix(X, E, method="fcls", block_rows=_BLOCK_ROWS, columns=None):
     method : {"fcls", "nnls", "scls", "ucls"}
     columns : None or ndarray of int
         Channels of ``X`` matching the columns of ``E`` (all when None).
+    residual : bool
+        Compute the residual (else None is returned for it).
 
     Returns
     -------
     A : ndarray of shape (n_pixels, q), float64
-    residual : ndarray of shape (n_pixels,), float64
+    residual : ndarray of shape (n_pixels,), float64, or None
         Root-mean-square reconstruction error per channel,
         ``||x - A E|| / sqrt(n_channels)``, in the units of the data. It is
         evaluated from ``x.x - 2 a.c + a^T G a`` in float64 (no reconstructed
@@ -202,8 +213,9 @@ def unmix(X, E, method="fcls", block_rows=_BLOCK_ROWS, columns=None):
             f"`X` (n, C) and `E` (q, C) must share C, got {X.shape} and {E.shape}"
         )
     G = E @ E.T
-    c, xx = projections(X, E, block_rows, columns)
+    c, xx = projections(X, E, block_rows, columns, norms=residual)
     A = solve(G, c, method)
+    if not residual:
+        return A, None
     r2 = xx - 2.0 * np.einsum("ij,ij->i", A, c) + np.einsum("ij,jk,ik->i", A, G, A)
-    residual = np.sqrt(np.maximum(r2, 0.0) / n_used)
-    return A, residual
+    return A, np.sqrt(np.maximum(r2, 0.0) / n_used)
