@@ -75,7 +75,7 @@ def _check_common(
 def _phase_regions(shape, n_phases, rng):
     """Per-pixel phase labels: a Voronoi partition warped by smooth fields.
 
-    The seeds sit on a circle around the centre, so each region reaches the
+    The seeds sit on an ellipse around the centre, so each region reaches the
     middle of the image and is about ``1 / n_phases`` of it; the smooth
     random distance offsets (correlation length a fifth of the image, about
     6 % of its size in amplitude) make the boundaries wavy instead of straight.
@@ -86,7 +86,8 @@ def _phase_regions(shape, n_phases, rng):
     centre = np.array([(nx - 1) / 2, (ny - 1) / 2])
     phi = rng.uniform(0, 2 * np.pi)
     angles = phi + 2 * np.pi * np.arange(n_phases) / n_phases
-    seeds = centre + 0.3 * size * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    # an ellipse scaled with the image, so elongated images share out evenly
+    seeds = centre + 0.3 * np.stack([nx * np.cos(angles), ny * np.sin(angles)], axis=1)
     warps = [SmoothField(rng, size / 5.0) for _ in range(n_phases)]
     amp = 0.06 * size
 
@@ -129,7 +130,7 @@ def multiphase_lattice(
     - phase 2, "hexagonal rotated 30 deg": the plain lattice rotated by 30
       degrees.
 
-    The regions are a Voronoi partition around seeds on a circle, warped by
+    The regions are a Voronoi partition around seeds on an ellipse, warped by
     smooth random fields, so their boundaries are wavy and each region is
     large (on a 512 x 512 image with two phases, each holds hundreds of
     64 x 64 windows). Each atom is kept only where the label at its rounded
