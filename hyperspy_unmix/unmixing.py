@@ -263,6 +263,12 @@ def _reduce(signal, q, nav_keep, sig_keep, show_progressbar):
     from hyperspy_unmix._reduction import CovariancePCA
 
     data, _, _ = aligned_data(signal)
+    if not np.issubdtype(data.dtype, np.floating):
+        # HyperSpy's decomposition refuses integers; float32 holds 8- and
+        # 16-bit counts exactly. (A lazy astype converts chunk by chunk; an
+        # in-memory one copies, the only copy of the data the pipeline makes.)
+        exact32 = data.dtype.itemsize <= 2
+        data = data.astype(np.float32 if exact32 else np.float64)
     axes = [ax.get_axis_dictionary() for ax in array_order_axes(signal)]
     cls = hs.signals.LazySignal if signal._lazy else hs.signals.BaseSignal
     # Shares the data array; decomposition results land on this throw-away
@@ -281,10 +287,20 @@ def _reduce(signal, q, nav_keep, sig_keep, show_progressbar):
         print_info=False,
         **kwargs,
     )
-    loadings = shallow.learning_results.loadings
-    if hasattr(loadings, "compute"):
-        loadings = loadings.compute()
-    return np.asarray(loadings, dtype=np.float64), est
+    if not signal._lazy:
+        return np.asarray(shallow.learning_results.loadings, dtype=np.float64), est
+    # HyperSpy 2.5's lazy decomposition returns the loadings of a
+    # navigation-masked, multi-chunk signal in chunk order (rows permuted, its
+    # own "PCA" too), so the scores are projected here, one chunk at a time.
+    import dask.array as da
+
+    nav_shape = data.shape[: signal.axes_manager.navigation_dimension]
+    d = data.reshape(*nav_shape, -1)
+    if sig_keep is not None:
+        d = d[..., np.flatnonzero(sig_keep)]
+    V = est.components_
+    scores = da.tensordot(d.astype(np.float64) - est.centre_, V.T, axes=1)
+    return np.asarray(scores.compute(), dtype=np.float64).reshape(-1, V.shape[0]), est
 
 
 def _endmember_spectra(data, nav_shape, n_ch, indices, r, nav_keep):
