@@ -38,6 +38,9 @@ class CovariancePCA:
         Principal directions (unit rows), by decreasing variance; the sign
         makes the largest-magnitude entry positive.
     explained_variance_ : ndarray of shape (n_components,)
+        Only when ``n_components >= 2`` (see ``variance`` otherwise).
+    variance : ndarray of shape (n_components,)
+        The same, always available.
     centre_ : ndarray of shape (n_features,)
         The mean spectrum (float64).
     n_samples_seen_ : int
@@ -64,8 +67,16 @@ class CovariancePCA:
             ) from None
 
     components_ = property(lambda self: self._result("components_"))
-    explained_variance_ = property(lambda self: self._result("explained_variance_"))
     centre_ = property(lambda self: self._result("centre_"))
+    variance = property(lambda self: self._result("explained_variance_"))
+
+    @property
+    def explained_variance_(self):
+        # HyperSpy's elbow estimate fails on a single variance, so with one
+        # component the attribute is absent (HyperSpy then skips the ratio).
+        if int(self.n_components) < 2:
+            raise AttributeError("explained_variance_ needs n_components >= 2")
+        return self._result("explained_variance_")
 
     def partial_fit(self, X, y=None):
         """Accumulate the shifted sums of a batch ``X`` (n_samples, n_features).

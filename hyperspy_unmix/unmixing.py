@@ -251,7 +251,7 @@ def nfindr_unmix(
         indices=indices,
         volume=found.volume,
         n_iter=found.n_iter,
-        explained_variance=pca.explained_variance_,
+        explained_variance=pca.variance,
         parameters=params,
     )
 
