@@ -115,7 +115,10 @@ class CovariancePCA:
         X = np.asarray(X)
         if X.ndim == 2 and X.shape[1] > 2 * X.shape[0]:
             return self._fit_gram(X)
-        return self.partial_fit(X)
+        self.partial_fit(X)
+        self._finish()  # errors (NaN, too few samples) surface in fit
+        self._stale = False
+        return self
 
     def _finish(self):
         n = self.n_samples_seen_
