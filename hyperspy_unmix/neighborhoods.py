@@ -30,7 +30,7 @@ SCALINGS = ("displacement", "std")
 # (sparse_pca needs an ``alpha`` tuned to the data's scale and the online
 # ORPCA / ORNMF collapsed to one component on our tests: users who want them
 # can pass a configured estimator object.)
-CENTRED_ALGORITHMS = ("SVD", "sklearn_pca")
+CENTRED_ALGORITHMS = ("PCA", "SVD", "sklearn_pca")
 ROBUST_ALGORITHMS = ("RPCA",)
 NONNEGATIVE_ALGORITHMS = ("NMF",)
 ALGORITHMS = CENTRED_ALGORITHMS + ROBUST_ALGORITHMS + NONNEGATIVE_ALGORITHMS
@@ -91,7 +91,7 @@ def neighborhood_pca(
     n_components=3,
     normalize=True,
     scaling="displacement",
-    algorithm="SVD",
+    algorithm="PCA",
     edge_margin=None,
     threshold_rel=0.02,
     tile_size="auto",
@@ -146,7 +146,9 @@ def neighborhood_pca(
         neighbour displacements in one unit and components are displacement
         patterns. "std": each kind divided by its own standard deviation.
     algorithm : str or object
-        HyperSpy decomposition algorithm: "SVD" (PCA, default),
+        Decomposition through HyperSpy's ``decomposition``: "PCA" (default:
+        HyperSpy's "sklearn_pca" with the covariance eigensolver, fast for
+        many atoms and few descriptors), "SVD" (HyperSpy's SVD, centred),
         "sklearn_pca" or "RPCA" (robust PCA) on centred descriptors; "NMF" on
         descriptors shifted to be non-negative (each column minus its
         minimum); or a scikit-learn-style estimator object (given centred
@@ -395,64 +397,62 @@ def _descriptor_signal(image, table, metric, desc):
 def _decompose(s, algorithm, n_components, random_state):
     """Decompose the descriptor signal; scores, factors and variance ratios.
 
+    HyperSpy decomposes a prepared copy and its ``learning_results`` are
+    attached to ``s``: HyperSpy adds an estimator's ``mean_`` back into the
+    data it was given and un-centres SVD data in place, so ``s`` itself is
+    never handed over and keeps the exact descriptor values.
+
     Returns
     -------
     scores : ndarray of shape (n_atoms, n_components)
     factors : ndarray of shape (D, n_components)
     explained_variance_ratio : ndarray of shape (n_components,)
-        Variance of each component's rank-one reconstruction over the total
-        variance of the (centred) descriptors, i.e. the fraction of all the
-        variance, not of the kept components'.
+        Each component's share of the total variance of the prepared
+        descriptors (all components, not only the kept ones).
     """
     X = s.data
     name = algorithm if isinstance(algorithm, str) else None
-    if name == "SVD":
-        # Centre each descriptor over the atoms (HyperSpy's centre=
-        # "navigation" subtracts the mean along the navigation axis): PCA.
-        # All components are computed (D <= 2J is small), so the scree plot
-        # and the variance ratios cover them all.
-        _run_decomposition(
-            s, algorithm, {"centre": "navigation", "output_dimension": None}, None
-        )
-        total = float(np.sum((X - X.mean(axis=0)) ** 2))
-        return _read_results(s, n_components, total)
-    # Other algorithms get a prepared copy (the descriptor signal keeps the
-    # real values): NMF needs non-negative data, so each column is shifted
-    # by its minimum; the others (robust PCA does not centre) get centred
-    # columns. The explained variance is measured against that copy.
     if name in NONNEGATIVE_ALGORITHMS:
-        prepared = X - X.min(axis=0)
+        prepared = X - X.min(axis=0)  # NMF needs non-negative data
     else:
-        prepared = X - X.mean(axis=0)
-    work = s._deepcopy_with_new_data(prepared)
-    _run_decomposition(
-        work, algorithm, {"output_dimension": n_components}, random_state
-    )
+        prepared = X - X.mean(axis=0)  # PCA-like: centred descriptors
+    work = s._deepcopy_with_new_data(prepared.copy())
+    if name == "PCA":
+        # PCA of a tall (atoms x 2J) table: scikit-learn's covariance
+        # eigensolver through HyperSpy's sklearn_pca, all components (2J is
+        # small) so the scree plot covers them; an SVD of the table is
+        # several times slower for the same result.
+        kwargs = {
+            "algorithm": "sklearn_pca",
+            "svd_solver": "covariance_eigh",
+            "output_dimension": X.shape[1],
+        }
+    elif name == "SVD":
+        # HyperSpy's own SVD, centred over the atoms; auto_transpose=False
+        # because transposing the tall table slows the SVD down.
+        kwargs = {
+            "algorithm": "SVD",
+            "centre": "navigation",
+            "output_dimension": None,
+            "auto_transpose": False,
+        }
+    else:
+        kwargs = {"algorithm": algorithm, "output_dimension": n_components}
+        if name in ("sklearn_pca", "NMF"):
+            kwargs["random_state"] = random_state
+    work.decomposition(print_info=False, **kwargs)
     s.learning_results = work.learning_results
-    return _read_results(s, n_components, float(np.sum(prepared**2)))
-
-
-def _run_decomposition(s, algorithm, kwargs, random_state):
-    extra = {}
-    if isinstance(algorithm, str) and algorithm in ("sklearn_pca", "NMF"):
-        extra["random_state"] = random_state
-    s.decomposition(algorithm=algorithm, print_info=False, **kwargs, **extra)
-
-
-def _read_results(s, n_components, total):
-    lr = s.learning_results
+    lr = work.learning_results
     loadings = np.asarray(lr.loadings)[:, :n_components]
     factors = np.asarray(lr.factors)[:, :n_components]
-    if (
-        lr.explained_variance is not None
-        and isinstance(lr.decomposition_algorithm, str)
-        and lr.decomposition_algorithm == "SVD"
-    ):
-        ev = np.asarray(lr.explained_variance)
+    total = float(np.sum(prepared**2))
+    ev = lr.explained_variance
+    if name in ("PCA", "SVD") and ev is not None and len(ev) == X.shape[1]:
+        ev = np.asarray(ev)
         evr = ev[:n_components] / ev.sum()
     else:
-        # ||l_k f_k^T||_F^2 = ||l_k||^2 ||f_k||^2: each component's share of
-        # the total (centred) variance.
+        # ||l_k f_k^T||_F^2 = ||l_k||^2 ||f_k||^2: the energy of each
+        # component's rank-one part, over the energy of the prepared data.
         evr = (np.sum(loadings**2, axis=0) * np.sum(factors**2, axis=0)) / (
             total if total > 0 else 1.0
         )
@@ -780,9 +780,9 @@ class NeighborhoodPCAResult:
         X = self.descriptor_signal.data
         total = float(np.sum((X - X.mean(axis=0)) ** 2))
         lr = self.descriptor_signal.learning_results
-        if lr.explained_variance is not None and lr.decomposition_algorithm == "SVD":
-            ratio = np.asarray(lr.explained_variance)
-            ratio = ratio / ratio.sum()
+        ev = lr.explained_variance
+        if ev is not None and len(ev) == X.shape[1]:  # all components known
+            ratio = np.asarray(ev) / np.sum(ev)
         else:
             ratio = self.explained_variance_ratio
         ratio = ratio if n is None else ratio[:n]

@@ -53,8 +53,12 @@ def test_atoms_and_distortion_against_truth(lattice, result):
     assert result.excluded_edge.sum() > 0
 
 
-def test_pca_matches_numpy_reference(result):
-    """HyperSpy's centred SVD = PCA of the descriptor table."""
+@pytest.mark.parametrize("algorithm", ["PCA", "SVD"])
+def test_pca_matches_numpy_reference(lattice, result, algorithm):
+    """HyperSpy's decomposition = PCA of the descriptor table (numpy SVD)."""
+    if algorithm != "PCA":
+        result = neighborhood_pca(lattice[0], 6, algorithm=algorithm)
+    X0 = result.descriptor_signal.data.copy()
     X = result.descriptors[result.included]
     Xc = X - X.mean(axis=0)
     u, s, vt = np.linalg.svd(Xc, full_matrices=False)
@@ -69,6 +73,11 @@ def test_pca_matches_numpy_reference(result):
         result.explained_variance_ratio, (s**2 / np.sum(s**2))[:k], rtol=1e-8
     )
     assert np.isnan(result.scores[~result.included]).all()
+    # the descriptor signal keeps the exact descriptors (HyperSpy decomposed a copy)
+    np.testing.assert_array_equal(result.descriptor_signal.data, X0)
+    np.testing.assert_array_equal(result.descriptor_signal.data, X)
+    ev = result.descriptor_signal.learning_results.explained_variance
+    assert len(ev) == X.shape[1]
     assert np.isnan(result.descriptors[~result.included]).all()
     assert np.isnan(result.neighbor_descriptors[~result.included]).all()
 

@@ -50,9 +50,18 @@ def nearest_neighbors(positions, n_neighbors):
     positions = np.asarray(positions, dtype=float)
     n = positions.shape[0]
     k = min(n_neighbors + 1, n)
-    distances, indices = cKDTree(positions).query(positions, k=k)
-    distances = distances.reshape(n, k)
-    indices = indices.reshape(n, k)
+    # Query in spatial order (rows of blocks): atoms from a peak finder come
+    # brightest first, i.e. scattered over the image, and the tree walks are
+    # two to three times faster when consecutive queries are neighbours.
+    span = np.ptp(positions, axis=0) if n else np.zeros(2)
+    block = max(float(np.sqrt(span[0] * span[1] / max(n, 1))) * 4.0, 1e-12)
+    order = np.lexsort((positions[:, 0], np.floor(positions[:, 1] / block)))
+    tree = cKDTree(positions[order], balanced_tree=False, compact_nodes=False)
+    d_sorted, i_sorted = tree.query(positions[order], k=k)
+    distances = np.empty((n, k))
+    indices = np.empty((n, k), dtype=np.intp)
+    distances[order] = d_sorted.reshape(n, k)
+    indices[order] = order[i_sorted.reshape(n, k)]
     # Self is normally column 0, but with duplicated positions the tree may
     # list a twin first: drop self wherever it is and keep the rest in order.
     is_self = indices == np.arange(n)[:, None]
