@@ -403,6 +403,9 @@ def _build_signal(image, data, window_shape, step, crop_shape, parameters):
             }
         )
     metadata = image.metadata.deepcopy().as_dictionary()
+    if "hyperspy_unmix" in metadata:
+        # how the image itself was made: kept, apart from our own record
+        metadata["hyperspy_unmix"] = {"input": metadata["hyperspy_unmix"]}
     cls = LazySlidingFFT if not isinstance(data, np.ndarray) else SlidingFFT
     out = cls(data, axes=nav + window_axes + freq_axes, metadata=metadata)
     title = image.metadata.get_item("General.title", "") or ""
