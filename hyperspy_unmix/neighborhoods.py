@@ -93,6 +93,7 @@ def neighborhood_pca(
     scaling="displacement",
     algorithm="PCA",
     edge_margin=None,
+    max_deviation=0.6,
     threshold_rel=0.02,
     tile_size="auto",
     n_jobs=None,
@@ -123,7 +124,7 @@ def neighborhood_pca(
         are used as they are (``refine`` is ignored).
     separation : int, optional
         Minimum distance between atoms, pixels (Atomap's ``separation``).
-        None: ``0.6 *`` the nearest-neighbour distance estimated from the
+        None: ``0.4 *`` the nearest-neighbour distance estimated from the
         image's autocorrelation (the distance to its nearest strong peak; see
         :func:`hyperspy_unmix._atoms.estimate_spacing`).
     refine : {"com", "gaussian", None}
@@ -156,6 +157,11 @@ def neighborhood_pca(
     edge_margin : float, optional
         Atoms closer than this (pixels) to the image border are excluded.
         None: 1.5 times the median distance to the J-th neighbour.
+    max_deviation : float
+        Atoms with a neighbour more than this many nearest-neighbour
+        distances away from where that neighbour usually sits are excluded
+        (wrong neighbour set: rim of a hole, grain boundary). A swapped
+        neighbour is about 1 away; strongly distorted lattices need 0.5.
     threshold_rel : float
         Atomap's ``threshold_rel`` for atom finding.
     tile_size : int, "auto" or None
@@ -219,6 +225,10 @@ def neighborhood_pca(
             raise ValueError(
                 f"`separation` must be a number >= 1 (pixels), got {separation!r}"
             )
+    if isinstance(max_deviation, bool) or not (
+        isinstance(max_deviation, numbers.Real) and max_deviation > 0
+    ):
+        raise ValueError(f"`max_deviation` must be > 0, got {max_deviation!r}")
     if edge_margin is not None and not (
         isinstance(edge_margin, numbers.Real) and edge_margin >= 0
     ):
@@ -275,6 +285,7 @@ def neighborhood_pca(
         n_neighbors,
         bounds=(0.0, nx - 1.0, 0.0, ny - 1.0),
         edge_margin=edge_margin,
+        max_deviation=max_deviation,
     )
     included = desc["included"]
     n_inc = int(included.sum())
@@ -341,6 +352,7 @@ def neighborhood_pca(
         "refine": refine,
         "separation": separation,
         "edge_margin": edge_margin,
+        "max_deviation": max_deviation,
         "threshold_rel": threshold_rel,
         "random_state": random_state,
     }

@@ -35,7 +35,7 @@ def in_circle(pts, ij, radius):
 
 # ---------------------------------------------------------------- reference
 def reference_descriptors(
-    pts, J, cut, bounds=None, margin=None, ratio=1.3, max_dev=0.4
+    pts, J, cut, bounds=None, margin=None, ratio=1.3, max_dev=0.6
 ):
     """Plain Python, one atom at a time, brute-force distances."""
     n = len(pts)

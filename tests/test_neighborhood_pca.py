@@ -287,6 +287,7 @@ def test_warns_when_j_cuts_a_shell(lattice):
         ({"separation": 0}, ValueError, "separation"),
         ({"separation": True}, ValueError, "separation"),
         ({"edge_margin": -1}, ValueError, "edge_margin"),
+        ({"max_deviation": 0}, ValueError, "max_deviation"),
         ({"positions": np.zeros((10, 3))}, ValueError, "positions"),
         ({"positions": np.full((10, 2), np.nan)}, ValueError, "positions"),
         (
