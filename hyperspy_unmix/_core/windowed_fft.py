@@ -23,6 +23,7 @@ How it is made fast, without a Python loop over windows:
 No HyperSpy import here: arrays in, arrays out.
 """
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -334,10 +335,15 @@ def sliding_fft_array(
     if n_threads == 1:
         run(tasks)
     else:
-        with ThreadPoolExecutor(n_threads) as pool:
-            # Interleaved so that threads share the work evenly.
-            list(pool.map(run, [tasks[i::n_threads] for i in range(n_threads)]))
+        # Interleaved so that threads share the work evenly.
+        list(_pool(n_threads).map(run, [tasks[i::n_threads] for i in range(n_threads)]))
     return out
+
+
+@functools.lru_cache(maxsize=4)
+def _pool(n_threads):
+    """A kept thread pool: starting threads costs milliseconds on these VMs."""
+    return ThreadPoolExecutor(n_threads, thread_name_prefix="hyperspy_unmix-fft")
 
 
 def _post_process(patterns, dc, normalize):
