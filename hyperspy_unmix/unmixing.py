@@ -102,8 +102,12 @@ def nfindr_unmix(
         True = excluded, exactly as in HyperSpy's ``decomposition``: a numpy
         navigation mask is in ``axes_manager.navigation_shape`` order (x
         first, the transpose of the data's array order); a mask signal is
-        unambiguous and recommended. Masked pixels are neither used for the
-        reduction nor chosen as endmembers and get NaN abundances and
+        unambiguous and recommended. A numpy signal mask is read the same way
+        (``axes_manager.signal_shape`` order; for 2-D signals HyperSpy's
+        ``decomposition`` checks that shape but flattens the array without
+        transposing it, so pass a mask signal there). Masked pixels are
+        neither used for the reduction nor chosen as endmembers and get NaN
+        abundances and
         residual; masked channels are left out of the reduction, the
         abundances and the residual but endmember spectra keep all channels.
     show_progressbar : None or bool
@@ -287,11 +291,14 @@ def _reduce(signal, q, nav_keep, sig_keep, show_progressbar):
         print_info=False,
         **kwargs,
     )
-    if not signal._lazy:
-        return np.asarray(shallow.learning_results.loadings, dtype=np.float64), est
+    if not signal._lazy or nav_keep is None:
+        loadings = shallow.learning_results.loadings
+        if hasattr(loadings, "compute"):
+            loadings = loadings.compute()
+        return np.asarray(loadings, dtype=np.float64), est
     # HyperSpy 2.5's lazy decomposition returns the loadings of a
     # navigation-masked, multi-chunk signal in chunk order (rows permuted, its
-    # own "PCA" too), so the scores are projected here, one chunk at a time.
+    # own "PCA" too), so then the scores are projected here, chunk by chunk.
     import dask.array as da
 
     nav_shape = data.shape[: signal.axes_manager.navigation_dimension]

@@ -438,3 +438,28 @@ def test_plot(clean):
     data, *_ = pattern_stack()
     fig2 = nfindr_unmix(hs.signals.Signal2D(data), 3).plot()
     assert len(fig2.axes) >= 6
+
+
+def test_lazy_two_dimensional_signal_with_masks():
+    data, P, A, pure = pattern_stack(nav=(10, 12))
+    s = hs.signals.Signal2D(data)
+    nav = np.zeros((12, 10), bool)  # navigation_shape order (x, y)
+    nav[6:, 2:4] = True
+    sig = np.zeros((10, 8), bool)  # signal_shape order (kx, ky)
+    sig[:2, :] = True
+    eager = nfindr_unmix(s, 3, navigation_mask=nav, signal_mask=sig)
+    sl = s.as_lazy()
+    sl.rechunk(nav_chunks=(5, 6))
+    lazy = nfindr_unmix(sl, 3, navigation_mask=nav, signal_mask=sig)
+    np.testing.assert_array_equal(lazy.indices, eager.indices)
+    np.testing.assert_allclose(
+        lazy.abundances.data.compute(), eager.abundances.data, atol=1e-9, equal_nan=True
+    )
+    # signal mask (kx, ky) order: columns kx < 2 of every pattern are excluded
+    excluded = np.zeros((8, 10), bool)
+    excluded[:, :2] = True
+    keep = ~nav.T
+    X = data[keep].reshape(-1, 80)[:, ~excluded.ravel()]
+    E = eager.endmembers.data.reshape(3, 80)[:, ~excluded.ravel()]
+    fit = eager.abundances.data[:, keep].T @ E
+    np.testing.assert_allclose(fit, X, atol=1e-9)
