@@ -107,9 +107,9 @@ def nfindr_unmix(
         ``decomposition`` checks that shape but flattens the array without
         transposing it, so pass a mask signal there). Masked pixels are
         neither used for the reduction nor chosen as endmembers and get NaN
-        abundances and
-        residual; masked channels are left out of the reduction, the
-        abundances and the residual but endmember spectra keep all channels.
+        abundances and residual; masked channels are left out of the
+        reduction, the abundances and the residual, but the endmember spectra
+        keep all channels.
     show_progressbar : None or bool
         Progress bar of HyperSpy's lazy decomposition (None = preferences).
     lazy_output : None or bool
