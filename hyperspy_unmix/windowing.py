@@ -33,7 +33,7 @@ from hyperspy_unmix._validation import (
 __all__ = ["sliding_fft", "segment_phases", "phase_maps", "phase_labels", "plot_phases"]
 
 # Lazy output: about this many bytes of output per dask chunk.
-_LAZY_CHUNK_BYTES = 64 * 2**20
+_LAZY_CHUNK_BYTES = 16 * 2**20
 
 
 def sliding_fft(
