@@ -500,8 +500,6 @@ class NeighborhoodPCAResult:
         The analysed image (not modified).
     positions : ndarray of shape (N, 2)
         x, y in pixels.
-    positions_calibrated : ndarray of shape (N, 2)
-        x, y in the image's axis units.
     included : ndarray of shape (N,), bool
         Atoms with a complete neighbourhood, used in the decomposition.
     excluded_edge, excluded_incomplete : ndarray of shape (N,), bool
@@ -592,6 +590,7 @@ class NeighborhoodPCAResult:
     # ----------------------------------------------------------------- info
     @property
     def n_components(self):
+        """Number of components kept."""
         return self.scores.shape[1]
 
     @property
@@ -601,6 +600,7 @@ class NeighborhoodPCAResult:
 
     @property
     def positions_calibrated(self):
+        """x, y of every atom in the image's axis units, shape (N, 2)."""
         ax_x, ax_y = self.image.axes_manager.signal_axes
         return np.stack(
             [

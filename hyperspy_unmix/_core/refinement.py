@@ -21,39 +21,54 @@ import numpy as np
 
 def _disc_offsets(radius):
     """Integer offsets that can fall in a disc of ``radius`` around any point
-    within half a pixel of the integer centre (``radius + sqrt(2) / 2``)."""
+    within half a pixel of the integer centre (``radius + sqrt(2) / 2``).
+
+    Returns ox, oy (P,), the half-width r of the enclosing square and the
+    indices of the offsets in that square's row-major order.
+    """
     r = int(np.ceil(radius)) + 1
     oy, ox = np.mgrid[-r : r + 1, -r : r + 1]
     keep = np.hypot(ox, oy) <= radius + np.sqrt(0.5) + 1e-9
-    return ox[keep].astype(np.float64), oy[keep].astype(np.float64), r
+    return (
+        ox[keep].astype(np.float64),
+        oy[keep].astype(np.float64),
+        r,
+        np.flatnonzero(keep.ravel()),
+    )
 
 
-def _gather(flat_image, shape, base, ox, oy, r):
+def _gather(image, windows, base, offsets):
     """Pixel values (float32) at ``base + offsets``, shape (n, P), and a mask of
     those inside the image (None when all are)."""
-    ny, nx = shape
+    ox, oy, r, in_square = offsets
+    ny, nx = image.shape
     bx, by = base[:, 0], base[:, 1]
-    # most atoms are far from the border: one flat gather, no clipping
     safe = (bx >= r) & (bx < nx - r) & (by >= r) & (by < ny - r)
-    off = (oy * nx + ox).astype(np.intp)
+    # Atoms away from the border: copy each (2r+1)^2 square from a strided
+    # window view (row-wise copies, several times faster than a per-pixel
+    # gather), then keep the disc's pixels.
+    n_side = 2 * r + 1
     if safe.all():
-        return flat_image[(by * nx + bx)[:, None] + off].astype(np.float32), None
+        sq = windows[by - r, bx - r].reshape(len(base), n_side * n_side)
+        return sq[:, in_square].astype(np.float32, copy=False), None
     vals = np.empty((len(base), len(ox)), dtype=np.float32)
     inside = np.ones(vals.shape, dtype=bool)
-    vals[safe] = flat_image[(by[safe] * nx + bx[safe])[:, None] + off]
+    if safe.any():
+        sq = windows[by[safe] - r, bx[safe] - r].reshape(-1, n_side * n_side)
+        vals[safe] = sq[:, in_square]
     edge = ~safe
     px = bx[edge, None] + ox.astype(np.intp)
     py = by[edge, None] + oy.astype(np.intp)
     inside[edge] = (px >= 0) & (px < nx) & (py >= 0) & (py < ny)
-    vals[edge] = flat_image[np.clip(py, 0, ny - 1) * nx + np.clip(px, 0, nx - 1)]
+    vals[edge] = image[np.clip(py, 0, ny - 1), np.clip(px, 0, nx - 1)]
     return vals, inside
 
 
-def _com_once(flat_image, shape, centres, radius, offsets, subtract_background):
-    ox, oy, r = offsets
+def _com_once(image, windows, centres, radius, offsets, subtract_background):
+    ox, oy = offsets[:2]
     base = np.rint(centres).astype(np.intp)
     frac = (centres - base).astype(np.float32)  # in [-0.5, 0.5]
-    vals, inside = _gather(flat_image, shape, base, ox, oy, r)
+    vals, inside = _gather(image, windows, base, offsets)
     # |offset - frac|^2 <= radius^2  <=>  ox fx + oy fy >= (|o|^2 + |f|^2 - r^2) / 2
     o2 = (ox * ox + oy * oy).astype(np.float32)
     proj = frac[:, 0:1] * ox.astype(np.float32) + frac[:, 1:2] * oy.astype(np.float32)
@@ -115,9 +130,16 @@ def refine_center_of_mass(
         Refined x, y positions. Pixels outside the image are ignored.
     """
     image = np.asarray(image)
-    flat = np.ascontiguousarray(image).ravel()  # gathered into float64
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    image = np.ascontiguousarray(image)
     positions = np.asarray(positions, dtype=float).reshape(-1, 2)
     offsets = _disc_offsets(radius)
+    n_side = 2 * offsets[2] + 1
+    if image.shape[0] >= n_side and image.shape[1] >= n_side:
+        windows = sliding_window_view(image, (n_side, n_side))  # a view, no copy
+    else:  # image smaller than one disc: every atom takes the border path
+        windows = None
     # Visit atoms row band by row band: peak finders list them brightest
     # first, scattered over the image, and gathering their discs in spatial
     # order keeps the image rows in cache (about twice as fast).
@@ -127,7 +149,7 @@ def refine_center_of_mass(
     for start in range(0, len(out), batch_size):  # batches bound memory
         c = out[start : start + batch_size]
         for _ in range(n_iter):
-            c = _com_once(flat, image.shape, c, radius, offsets, subtract_background)
+            c = _com_once(image, windows, c, radius, offsets, subtract_background)
         out[start : start + batch_size] = c
     result = np.empty_like(out)
     result[order] = out
