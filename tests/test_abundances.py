@@ -168,3 +168,34 @@ def test_bad_input():
         unmix(np.ones((2, 4)), E, "fcls")
     with pytest.raises(ValueError, match="all zero"):
         unmix(np.ones((2, 3)), np.zeros((2, 3)), "fcls")
+
+
+def test_many_endmembers_match_reference():
+    rng = np.random.default_rng(5)
+    q, C, n = 10, 40, 150
+    E = rng.random((q, C)) * 10
+    A = rng.dirichlet(np.ones(q) * 0.3, n)
+    X = A @ E + rng.normal(0, 0.5, (n, C))
+    got, _ = unmix(X, E, "fcls")
+    ref = np.array([fcls_reference(x, E) for x in X])
+    np.testing.assert_allclose(got, ref, atol=1e-8)
+    got_nn, _ = unmix(X, E, "nnls")
+    np.testing.assert_allclose(got_nn, [nnls(E.T, x)[0] for x in X], atol=1e-8)
+
+
+@pytest.mark.parametrize("sum_to_one", [True, False])
+def test_active_set_and_enumeration_agree(mixed, sum_to_one):
+    from hyperspy_unmix._core import abundances as ab
+
+    X, E, _ = mixed
+    G, c = E @ E.T, X @ E.T
+    s = np.trace(G) / G.shape[0]
+    G, c = G / s, c / s
+    n, q = c.shape
+    out1, best1 = np.zeros((n, q)), np.full(n, np.inf)
+    left = ab._active_set(G, c, sum_to_one, out1, best1)
+    assert left.size == 0  # converged for every pixel
+    out2, best2 = np.zeros((n, q)), np.full(n, np.inf)
+    ab._enumerate(G, c, sum_to_one, out2, best2, np.arange(n))
+    np.testing.assert_allclose(out1, out2, atol=1e-10)
+    assert best1.max() <= 1e-9 and best2.max() <= 1e-9

@@ -13,10 +13,12 @@ convex quadratic programmes in ``q`` unknowns:
 For the inequality-constrained ones the solution is the unique point meeting
 the Karush-Kuhn-Tucker conditions; for a given support ``S`` (the non-zero
 entries) it is the solution of a linear system whose matrix depends only on
-``G`` and ``S``, not on the pixel. So every support is solved for all pixels at
-once (one small factorisation, one matrix product), and each pixel keeps the
-support whose solution is feasible and whose multipliers are non-negative. The
-loop runs over supports (``2^q - 1`` at most), never over pixels.
+``G`` and ``S``, not on the pixel. So the pixels that share a candidate support
+are solved together (one small factorisation, one matrix product), and a pixel
+is done when its solution is feasible and its multipliers are non-negative.
+Candidate supports come from a primal-dual active-set iteration (a few rounds,
+looping over the distinct supports, never over pixels); pixels where it has
+not converged try every support, largest first (``2^q - 1`` at most).
 
 The data are scaled so that ``G`` has unit mean diagonal; solutions do not
 depend on the scale of the data (raw counts or normalised spectra give the same
@@ -138,6 +140,71 @@ def _support_solution(G, c, S, sum_to_one):
     return a, mu
 
 
+def _record(a, mu, rows, out, best):
+    """Keep, per pixel, the candidate with the smallest KKT violation."""
+    viol = np.maximum(np.max(-a, axis=1), np.max(-mu, axis=1))
+    better = viol < best[rows]
+    out[rows[better]] = a[better]
+    best[rows[better]] = viol[better]
+    return viol
+
+
+def _active_set(G, c, sum_to_one, out, best, max_iter=None):
+    """Primal-dual active-set iterations, pixels grouped by their support.
+
+    Start from the support of the equality-constrained solution; then every
+    pixel's next support keeps its positive entries and adds the entries whose
+    multipliers are negative (Hintermueller, Ito & Kunisch 2002). Pixels that
+    share a support are solved together (one factorisation), so the loop runs
+    over distinct supports, not pixels. Returns the pixels not yet meeting
+    the KKT conditions.
+    """
+    n, q = c.shape
+    max_iter = 2 * q + 5 if max_iter is None else max_iter
+    bits = np.left_shift(1, np.arange(q, dtype=np.int64))
+    a0, _ = _support_solution(G, c, range(q), sum_to_one)
+    support = a0 > 0
+    if sum_to_one:  # at least one endmember per pixel
+        none = ~support.any(axis=1)
+        support[none, np.argmax(a0[none], axis=1)] = True
+    todo = np.arange(n)
+    for _ in range(max_iter):
+        if todo.size == 0:
+            break
+        codes = support[todo] @ bits
+        order = np.argsort(codes, kind="stable")
+        uniq, start = np.unique(codes[order], return_index=True)
+        stop = np.append(start[1:], order.size)
+        done = np.zeros(todo.size, dtype=bool)
+        new = np.empty((todo.size, q), dtype=bool)
+        for code, i0, i1 in zip(uniq, start, stop):  # loop over supports
+            loc = order[i0:i1]
+            S = np.flatnonzero(code & bits)
+            a, mu = _support_solution(G, c[todo[loc]], S, sum_to_one)
+            viol = _record(a, mu, todo[loc], out, best)
+            done[loc] = viol <= _KKT_TOL
+            new[loc] = (a > 0) | (mu < 0)
+        if sum_to_one:
+            none = ~new.any(axis=1)
+            new[none, 0] = True
+        support[todo] = new
+        todo = todo[~done]
+    return todo
+
+
+def _enumerate(G, c, sum_to_one, out, best, todo):
+    """Try every support (largest first) for the pixels ``todo``."""
+    q = G.shape[0]
+    sizes = range(q, 0, -1) if sum_to_one else range(q, -1, -1)
+    for m in sizes:
+        for S in combinations(range(q), m):
+            if todo.size == 0:
+                return
+            a, mu = _support_solution(G, c[todo], S, sum_to_one)
+            _record(a, mu, todo, out, best)
+            todo = todo[best[todo] > _KKT_TOL]
+
+
 def solve(G, c, method="fcls"):
     """Abundances from the Gram matrix and the projections.
 
@@ -173,18 +240,9 @@ def solve(G, c, method="fcls"):
     n = c.shape[0]
     out = np.zeros((n, q))
     best = np.full(n, np.inf)  # smallest KKT violation seen per pixel
-    todo = np.arange(n)
-    sizes = range(q, 0, -1) if sum_to_one else range(q, -1, -1)
-    for m in sizes:  # largest supports first: mixed pixels usually need all
-        for S in combinations(range(q), m):
-            if todo.size == 0:
-                break
-            a, mu = _support_solution(G, c[todo], S, sum_to_one)
-            viol = np.maximum(np.max(-a, axis=1), np.max(-mu, axis=1))
-            better = viol < best[todo]
-            out[todo[better]] = a[better]
-            best[todo[better]] = viol[better]
-            todo = todo[best[todo] > _KKT_TOL]
+    todo = _active_set(G, c, sum_to_one, out, best)
+    if todo.size:  # rare: pixels where the active-set iteration cycled
+        _enumerate(G, c, sum_to_one, out, best, todo)
     # Accepted supports may carry entries of -1e-9: clip, and restore the sum.
     np.maximum(out, 0.0, out=out)
     if sum_to_one:
