@@ -66,8 +66,12 @@ def test_lazy_twins_share_signal_type_and_aliases():
 
 @pytest.mark.parametrize("name, spec", sorted(EXTENSION["components1D"].items()))
 def test_yaml_components_import_and_id_name(name, spec):
-    cls = getattr(importlib.import_module(spec["module"]), name)
-    assert cls._id_name == name
+    # HyperSpy restores a saved component from `module` + `class`, keyed by
+    # the component's `_id_name`: all three must agree.
+    assert spec["class"] == name
+    cls = getattr(importlib.import_module(spec["module"]), spec["class"])
+    component = cls(np.linspace(1.0, 2.0, 8))
+    assert component._id_name == name
 
 
 def test_hyperspy_lists_our_types():
