@@ -194,16 +194,7 @@ def nfindr_unmix(
             )
         )
     if not lazy_in:
-        flat = data.reshape(n_pix, n_ch)
-        sub = flat if nav_keep is None else flat[nav_keep]
-        sub = sub if sig_keep is None else sub[:, sig_keep]
-        check_finite(
-            sub,
-            "signal"
-            if nav_keep is None and sig_keep is None
-            else "signal (unmasked part)",
-        )
-        del sub
+        _check_unmasked_finite(data.reshape(n_pix, n_ch), nav_keep, sig_keep)
 
     # -- 1. reduction with HyperSpy's decomposition on a throw-away signal ---
     scores, pca = _reduce(signal, q, nav_keep, sig_keep, show_progressbar)
@@ -260,6 +251,28 @@ def nfindr_unmix(
     )
 
 
+def _check_unmasked_finite(flat, nav_keep, sig_keep):
+    """NaN / inf are refused where they are used (masked parts may hold any)."""
+    if nav_keep is None and sig_keep is None:
+        check_finite(flat, "signal")
+        return
+    # Block by block: no copy of the unmasked part of a large map.
+    n_bad = 0
+    step = max(1, (1 << 22) // max(flat.shape[1], 1))
+    for start in range(0, flat.shape[0], step):
+        block = flat[start : start + step]
+        if nav_keep is not None:
+            block = block[nav_keep[start : start + step]]
+        if sig_keep is not None:
+            block = block[:, sig_keep]
+        n_bad += int(block.size - np.count_nonzero(np.isfinite(block)))
+    if n_bad:
+        raise ValueError(
+            f"`signal` contains {n_bad} NaN or infinite value(s) in its unmasked "
+            "part; remove or mask them first"
+        )
+
+
 def _reduce(signal, q, nav_keep, sig_keep, show_progressbar):
     """Centred PCA scores (n_pixels, q - 1) via HyperSpy's decomposition."""
     import hyperspy.api as hs
@@ -284,13 +297,22 @@ def _reduce(signal, q, nav_keep, sig_keep, show_progressbar):
     kwargs = {}
     if signal._lazy:
         kwargs["show_progressbar"] = show_progressbar
-    shallow.decomposition(
-        algorithm=est,
-        navigation_mask=nav_mask,
-        signal_mask=sig_mask,
-        print_info=False,
-        **kwargs,
-    )
+    try:
+        shallow.decomposition(
+            algorithm=est,
+            navigation_mask=nav_mask,
+            signal_mask=sig_mask,
+            print_info=False,
+            **kwargs,
+        )
+    except ValueError as err:
+        if "NaN" in str(err):  # lazy data: found while streaming the chunks
+            raise ValueError(
+                "`signal` contains NaN or infinite values"
+                + (" in its unmasked part" if nav_keep is not None else "")
+                + "; remove or mask them first"
+            ) from None
+        raise
     if not signal._lazy or nav_keep is None:
         loadings = shallow.learning_results.loadings
         if hasattr(loadings, "compute"):

@@ -399,8 +399,17 @@ def test_non_finite_and_rank_errors(clean):
         nfindr_unmix(bad, 3)
     assert_same(before, snapshot(bad))
     lazy_bad = bad.as_lazy()
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match="`signal` contains NaN"):
         nfindr_unmix(lazy_bad, 3)
+    # a mask that does not cover the NaN: still refused, naming the part
+    mask = np.zeros(bad.axes_manager.navigation_shape, bool)
+    mask[0, 0] = True
+    with pytest.raises(ValueError, match="unmasked part"):
+        nfindr_unmix(bad, 3, navigation_mask=mask)
+    with pytest.raises(ValueError, match="unmasked part"):
+        nfindr_unmix(lazy_bad, 3, navigation_mask=mask)
+    with pytest.raises(ValueError, match="unmasked part"):
+        nfindr_unmix(bad, 3, signal_mask=np.arange(64) == 0)
     # 3 endmembers in the data: rank 2 after centring, so 5 cannot be found
     with pytest.raises(ValueError, match="rank"):
         nfindr_unmix(s, 5)
