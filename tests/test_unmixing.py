@@ -472,3 +472,17 @@ def test_lazy_two_dimensional_signal_with_masks():
     E = eager.endmembers.data.reshape(3, 80)[:, ~excluded.ravel()]
     fit = eager.abundances.data[:, keep].T @ E
     np.testing.assert_allclose(fit, X, atol=1e-9)
+
+
+def test_scale_and_dtype_invariance():
+    s, _ = spectrum_image((20, 24), 64, 3, dose=2e4, random_state=5, dtype="float64")
+    ref = nfindr_unmix(s, 3)
+    for factor, dtype in [(1e-6, "float64"), (1e6, "float64"), (1.0, "float32")]:
+        other = s * factor
+        other.change_dtype(dtype)
+        res = nfindr_unmix(other, 3)
+        np.testing.assert_array_equal(res.indices, ref.indices)
+        np.testing.assert_allclose(res.abundances.data, ref.abundances.data, atol=1e-5)
+        np.testing.assert_allclose(
+            res.endmembers.data, ref.endmembers.data * factor, rtol=1e-6
+        )
