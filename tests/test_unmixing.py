@@ -178,6 +178,9 @@ def test_navigation_masks_pick_the_right_pixels(shape):
     mask_sig = hs.signals.BaseSignal(excl).T
     res_sig = nfindr_unmix(s, 3, navigation_mask=mask_sig)
     np.testing.assert_array_equal(res_np.indices, res_sig.indices)
+    # an image mask (signal axes = the map's axes) is read the same way
+    res_img = nfindr_unmix(s, 3, navigation_mask=hs.signals.Signal2D(excl))
+    np.testing.assert_array_equal(res_img.indices, res_sig.indices)
     for idx in res_np.indices:
         assert not excl[tuple(idx)], "a masked pixel was chosen"
     A = res_np.abundances.data
