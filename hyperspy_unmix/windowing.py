@@ -172,7 +172,11 @@ def sliding_fft(
     dc_radius = _dc_radius(remove_dc)
     if normalize is not None:
         check_choice(normalize, "normalize", NORMALIZATIONS)
-    if not isinstance(tukey_alpha, numbers.Real) or not 0 <= tukey_alpha <= 1:
+    if (
+        isinstance(tukey_alpha, bool)
+        or not isinstance(tukey_alpha, numbers.Real)
+        or not 0 <= tukey_alpha <= 1
+    ):
         raise ValueError(
             f"`tukey_alpha` must be a number in [0, 1], got {tukey_alpha!r}"
         )
@@ -184,6 +188,8 @@ def sliding_fft(
         )
     if workers is not None:
         workers = check_int(workers, "workers", minimum=1)
+    if chunks is not None:
+        chunks = _pair(chunks, "chunks", minimum=1)
 
     shape = output_shape(image.data.shape, window_shape, steps, crop_shape)
     kernel = functools.partial(
