@@ -3,8 +3,7 @@
 Atomap refines one ``Atom_Position`` object at a time in Python (crop, mask,
 centre of mass), about 30 microseconds per atom plus object overhead. Here
 all atoms of a batch are refined together: the pixels of every atom's disc are
-gathered with one fancy-indexing operation into an (n_atoms, n_pixels) array
-and reduced along the pixel axis.
+gathered into an (n_atoms, n_pixels) array and reduced along the pixel axis.
 
 Two accuracy choices differ from Atomap's single pass:
 
@@ -50,12 +49,14 @@ def _gather(image, windows, base, offsets):
     n_side = 2 * r + 1
     if safe.all():
         sq = windows[by - r, bx - r].reshape(len(base), n_side * n_side)
-        return sq[:, in_square].astype(np.float32, copy=False), None
+        # np.take keeps C order (sq[:, idx] would be Fortran-ordered, which
+        # makes every later element-wise operation with C-ordered masks slow)
+        return np.take(sq, in_square, axis=1).astype(np.float32, copy=False), None
     vals = np.empty((len(base), len(ox)), dtype=np.float32)
     inside = np.ones(vals.shape, dtype=bool)
     if safe.any():
         sq = windows[by[safe] - r, bx[safe] - r].reshape(-1, n_side * n_side)
-        vals[safe] = sq[:, in_square]
+        vals[safe] = np.take(sq, in_square, axis=1)
     edge = ~safe
     px = bx[edge, None] + ox.astype(np.intp)
     py = by[edge, None] + oy.astype(np.intp)
@@ -85,12 +86,15 @@ def _com_once(image, windows, centres, radius, offsets, subtract_background):
             low = np.where(np.isfinite(low), low, 0.0)
         vals -= low
     vals *= use
-    # total, sum w*ox, sum w*oy in one matrix product (BLAS)
-    sums = vals @ np.stack([np.ones_like(ox), ox, oy], axis=1).astype(np.float32)
-    total = sums[:, 0].astype(np.float64)
+    # total, sum w*ox, sum w*oy: einsum's own loops, not a BLAS product
+    # (two-thread BLAS on a shared machine sometimes stalls tenfold on these
+    # thin products)
+    total = vals.sum(axis=1, dtype=np.float64)
+    sums_x = np.einsum("ij,j->i", vals, ox.astype(np.float32))
+    sums_y = np.einsum("ij,j->i", vals, oy.astype(np.float32))
     ok = total > 0
     safe = np.where(ok, total, 1.0)
-    new = base + np.stack([sums[:, 1] / safe, sums[:, 2] / safe], axis=1)
+    new = base + np.stack([sums_x / safe, sums_y / safe], axis=1)
     # A disc with no positive weight (flat or outside) keeps its position.
     return np.where(ok[:, None], new, centres)
 
