@@ -70,16 +70,11 @@ def test_yaml_entry_names_the_class():
     # HyperSpy's reconstruct_component reads both `module` and `class`.
     entry = _registry_entry()
     assert entry["module"] == "hyperspy_unmix.components.endmember"
-    if "class" not in entry:
-        pytest.xfail("hyperspy_extension.yaml lacks `class: Endmember` (reported)")
     assert entry["class"] == "Endmember"
 
 
-def test_model_from_unmixing_fits_with_background(mixed_map, tmp_path, monkeypatch):
+def test_model_from_unmixing_fits_with_background(mixed_map, tmp_path):
     s, E, A = mixed_map
-    # Until the yaml names the class (see the test above), register it here so
-    # the round trip of the component itself is tested.
-    monkeypatch.setitem(_registry_entry(), "class", "Endmember")
     res = nfindr_unmix(s, 2)
     target = s + 7.0  # add a flat background the unmixing did not see
     m = target.create_model()
