@@ -231,3 +231,25 @@ def test_segment_phases_options_override_defaults(two_phase):
     )
     direct = hu.nfindr_unmix(stack, 2, endmember_estimate="denoised")
     np.testing.assert_allclose(res.abundances.data, direct.abundances.data, atol=1e-6)
+
+
+def test_demo_section_runs(tmp_path):
+    from hyperspy_unmix.demo import phases
+
+    lines = phases.run(tmp_path)
+    written = sorted(p.name for p in tmp_path.glob("phases_*.png"))
+    assert written == [
+        "phases_mores2.png",
+        "phases_stack.png",
+        "phases_three.png",
+        "phases_three_truth.png",
+        "phases_two.png",
+        "phases_two_truth.png",
+    ]
+    # the demo's own scoring agrees with the must-show thresholds
+    scores = [
+        float(line.split(": ")[1].split(" %")[0])
+        for line in lines
+        if "labelled correctly" in line
+    ]
+    assert len(scores) == 2 and scores[0] >= 95 and scores[1] >= 90
