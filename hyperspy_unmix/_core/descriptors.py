@@ -30,7 +30,7 @@ def wrap_angle(angle):
     return (np.asarray(angle) + np.pi) % TWO_PI - np.pi
 
 
-def nearest_neighbors(positions, n_neighbors):
+def nearest_neighbors(positions, n_neighbors, *, return_tree=False):
     """The ``n_neighbors`` nearest other atoms of every atom, by distance.
 
     Parameters
@@ -41,11 +41,17 @@ def nearest_neighbors(positions, n_neighbors):
         Number of neighbours J (the atom itself is never its own neighbour,
         even when another atom sits on the same spot).
 
+    return_tree : bool
+        Also return the k-d tree (built on the positions in spatial order, so
+        its indices are not the rows of ``positions``; use it for distances).
+
     Returns
     -------
     indices : ndarray of shape (n_atoms, n_neighbors), int
     distances : ndarray of shape (n_atoms, n_neighbors)
         Increasing along each row.
+    tree : scipy.spatial.cKDTree
+        Only with ``return_tree``.
     """
     positions = np.asarray(positions, dtype=float)
     n = positions.shape[0]
@@ -65,12 +71,14 @@ def nearest_neighbors(positions, n_neighbors):
     # Self is normally column 0, but with duplicated positions the tree may
     # list a twin first: drop self wherever it is and keep the rest in order.
     if np.array_equal(indices[:, 0], np.arange(n)):  # the usual case
-        return indices[:, 1 : n_neighbors + 1], distances[:, 1 : n_neighbors + 1]
-    is_self = indices == np.arange(n)[:, None]
-    keep = np.argsort(is_self, axis=1, kind="stable")[:, : k - 1]
-    indices = np.take_along_axis(indices, keep, axis=1)
-    distances = np.take_along_axis(distances, keep, axis=1)
-    return indices[:, :n_neighbors], distances[:, :n_neighbors]
+        indices = indices[:, 1 : n_neighbors + 1]
+        distances = distances[:, 1 : n_neighbors + 1]
+    else:
+        is_self = indices == np.arange(n)[:, None]
+        keep = np.argsort(is_self, axis=1, kind="stable")[:, : k - 1]
+        indices = np.take_along_axis(indices, keep, axis=1)[:, :n_neighbors]
+        distances = np.take_along_axis(distances, keep, axis=1)[:, :n_neighbors]
+    return (indices, distances, tree) if return_tree else (indices, distances)
 
 
 def angular_density(angles, n_bins=720, width=None):
@@ -239,13 +247,13 @@ def neighborhood_descriptors(
         raise ValueError(
             f"need at least n_neighbors + 1 = {j + 1} atoms, got {n} positions"
         )
-    indices, distances = nearest_neighbors(positions, j)
+    indices, distances, tree = nearest_neighbors(positions, j, return_tree=True)
     # Whether J cuts a shell of equidistant neighbours: one more neighbour for
     # an evenly spaced sample of at most 4096 atoms (a median needs no more,
     # and the full query with J + 1 neighbours costs 15 % more).
     if n - 1 > j:
         sample = positions[:: max(1, n // 4096)]
-        d_extra, _ = cKDTree(positions).query(sample, k=j + 2)
+        d_extra, _ = tree.query(sample, k=j + 2)
         shell_ratio = float(np.median(d_extra[:, j + 1] / d_extra[:, j]))
     else:
         shell_ratio = float("nan")
@@ -266,7 +274,9 @@ def neighborhood_descriptors(
 
     if cut is None:
         learn = ~(excluded_edge | excluded_incomplete)
-        cut = estimate_cut(angles[learn] if learn.any() else angles, j)
+        learn = angles[learn] if learn.any() else angles
+        # the density of 50 000 atoms' bond angles is as good as all of them
+        cut = estimate_cut(learn[:: max(1, len(learn) // 50000)], j)
     relative = np.mod(angles - cut, TWO_PI)
     order = np.argsort(relative, axis=1, kind="stable")  # = canonical_order
     # reorder through one flat index instead of five take_along_axis calls
@@ -288,8 +298,12 @@ def neighborhood_descriptors(
     # wrong neighbour set (an atom at the rim of a hole or of the point cloud,
     # or a neighbour swapped for a next-shell atom by strong noise): exclude.
     ref = included if included.any() else np.ones(n, dtype=bool)
-    # median over atoms, on a (2J, atoms) copy: contiguous rows are faster
-    typical = np.median(vectors[ref].reshape(-1, 2 * j).T, axis=1).reshape(j, 2)
+    # median over atoms (an evenly spaced sample of at most 20 000), on a
+    # (2J, atoms) copy: contiguous rows are faster
+    sample = vectors[ref][:: max(1, int(ref.sum()) // 20000)]
+    typical = np.median(
+        np.ascontiguousarray(sample.reshape(-1, 2 * j).T), axis=1
+    ).reshape(j, 2)
     nn = float(np.median(d_1[ref]))
     off = np.hypot(*np.moveaxis(vectors - typical, -1, 0)).max(axis=1)
     excluded_irregular = off > max_deviation * nn
