@@ -198,6 +198,7 @@ def nfindr_unmix(
 
     # -- 1. reduction with HyperSpy's decomposition on a throw-away signal ---
     scores, pca = _reduce(signal, q, nav_keep, sig_keep, show_progressbar)
+    _check_rank(pca.variance, q, data.dtype)
     cand = np.flatnonzero(nav_keep) if nav_keep is not None else None
     if cand is not None:
         scores = scores[cand]
@@ -249,6 +250,24 @@ def nfindr_unmix(
         explained_variance=pca.variance,
         parameters=params,
     )
+
+
+def _check_rank(variance, q, dtype):
+    """Refuse more endmembers than the data's affine rank + 1.
+
+    A principal variance below the rounding floor of the arithmetic (float32
+    data are reduced in float32: about 1e-7 of the largest variance; float64:
+    1e-16) is no direction of the data.
+    """
+    floor = 1e-6 if dtype == np.float32 or np.dtype(dtype).itemsize <= 2 else 1e-12
+    top = variance[0] if variance.size else 0.0
+    rank = int(np.count_nonzero(variance > floor * top)) if top > 0 else 0
+    if rank < q - 1:
+        raise ValueError(
+            f"`n_endmembers`={q} needs data of rank {q - 1} after centring, but "
+            f"only {rank} principal component(s) rise above the {dtype} rounding "
+            f"floor: the data have rank {rank} (at most {rank + 1} endmembers)"
+        )
 
 
 def _check_unmasked_finite(flat, nav_keep, sig_keep):

@@ -414,8 +414,16 @@ def test_non_finite_and_rank_errors(clean):
     with pytest.raises(ValueError, match="unmasked part"):
         nfindr_unmix(bad, 3, signal_mask=np.arange(64) == 0)
     # 3 endmembers in the data: rank 2 after centring, so 5 cannot be found
-    with pytest.raises(ValueError, match="rank"):
+    with pytest.raises(ValueError, match="rank 2"):
         nfindr_unmix(s, 5)
+    s32 = s.deepcopy()
+    s32.change_dtype("float32")
+    with pytest.raises(ValueError, match="rank 2"):
+        nfindr_unmix(s32, 4)
+    flat = s.deepcopy()
+    flat.data[:] = 1.0
+    with pytest.raises(ValueError, match="rank 0"):
+        nfindr_unmix(flat, 2)
 
 
 @pytest.mark.parametrize("ext", [".hspy", ".zspy"])
