@@ -387,7 +387,7 @@ def _abundances(
             A[:], res[:] = _ab.unmix(flat, Eu, method, columns=cols)
         else:
             A[nav_keep], res[nav_keep] = _ab.unmix(
-                flat[nav_keep], Eu, method, columns=cols
+                flat, Eu, method, columns=cols, rows=nav_keep
             )
         A = np.moveaxis(A.reshape(*nav_shape, q), -1, 0)
         return A, res.reshape(nav_shape)
@@ -410,7 +410,7 @@ def _abundances(
         mflat = m.ravel()
         out = np.full((flat.shape[0], q + 1), np.nan)
         if mflat.any():
-            a, rr = _ab.unmix(flat[mflat], Eu, method, columns=cols)
+            a, rr = _ab.unmix(flat, Eu, method, columns=cols, rows=mflat)
             out[mflat, :q] = a
             out[mflat, q] = rr
         return out.reshape(*shape, q + 1)

@@ -199,3 +199,14 @@ def test_active_set_and_enumeration_agree(mixed, sum_to_one):
     ab._enumerate(G, c, sum_to_one, out2, best2, np.arange(n))
     np.testing.assert_allclose(out1, out2, atol=1e-10)
     assert best1.max() <= 1e-9 and best2.max() <= 1e-9
+
+
+def test_row_selection_without_copy(mixed):
+    X, E, _ = mixed
+    keep = np.random.default_rng(2).random(X.shape[0]) > 0.4
+    X_nan = X.copy()
+    X_nan[~keep] = np.nan  # left-out rows may hold anything
+    A, res = unmix(X_nan, E, "fcls", rows=keep, block_rows=33)
+    A2, res2 = unmix(X[keep], E, "fcls")
+    np.testing.assert_array_equal(A, A2)
+    np.testing.assert_allclose(res, res2, rtol=1e-12)

@@ -43,7 +43,7 @@ def _block_rows(width):
     return max(16, _BLOCK_BYTES // (8 * max(int(width), 1)))
 
 
-def projections(X, E, block_rows=None, columns=None, norms=True):
+def projections(X, E, block_rows=None, columns=None, norms=True, rows=None):
     """``c = X E^T`` and ``x.x`` in float64, a block of pixels at a time.
 
     Parameters
@@ -60,29 +60,39 @@ def projections(X, E, block_rows=None, columns=None, norms=True):
         Channels of ``X`` to use (all when None).
     norms : bool
         Also return the squared norms ``x.x`` (for the residual).
+    rows : None or ndarray of bool of shape (n_pixels,)
+        Pixels to use (all when None); selected block by block, so the map
+        is never copied.
 
     Returns
     -------
-    c : ndarray of shape (n_pixels, q)
-    xx : ndarray of shape (n_pixels,) or None
+    c : ndarray of shape (n_rows, q)
+        ``n_rows`` = the number of pixels used.
+    xx : ndarray of shape (n_rows,) or None
     """
     E = np.asarray(E, dtype=np.float64)
     n = X.shape[0]
-    c = np.empty((n, E.shape[0]))
-    xx = np.empty(n) if norms else None
+    n_out = n if rows is None else int(np.count_nonzero(rows))
+    c = np.empty((n_out, E.shape[0]))
+    xx = np.empty(n_out) if norms else None
     ET = np.ascontiguousarray(E.T)
     width = X.shape[1] if columns is None else len(columns)
     block_rows = _block_rows(width) if block_rows is None else int(block_rows)
     buf = np.empty((min(block_rows, max(n, 1)), width))
+    at = 0
     for start in range(0, n, block_rows):
         xb = X[start : start + block_rows]
+        if rows is not None:
+            xb = xb[rows[start : start + block_rows]]
         if columns is not None:
             xb = xb[:, columns]
-        b = buf[: xb.shape[0]]
+        m = xb.shape[0]
+        b = buf[:m]
         np.copyto(b, xb, casting="unsafe")
-        np.matmul(b, ET, out=c[start : start + block_rows])
+        np.matmul(b, ET, out=c[at : at + m])
         if norms:
-            xx[start : start + block_rows] = np.einsum("ij,ij->i", b, b)
+            xx[at : at + m] = np.einsum("ij,ij->i", b, b)
+        at += m
     return c, xx
 
 
@@ -250,7 +260,7 @@ def solve(G, c, method="fcls"):
     return out
 
 
-def unmix(X, E, method="fcls", block_rows=None, columns=None, residual=True):
+def unmix(X, E, method="fcls", block_rows=None, columns=None, residual=True, rows=None):
     """Abundances and per-pixel residual of ``X ~ A E``.
 
     Parameters
@@ -262,6 +272,9 @@ def unmix(X, E, method="fcls", block_rows=None, columns=None, residual=True):
         Channels of ``X`` matching the columns of ``E`` (all when None).
     residual : bool
         Compute the residual (else None is returned for it).
+    rows : None or ndarray of bool of shape (n_pixels,)
+        Pixels to unmix (all when None); the outputs then have one row per
+        selected pixel.
 
     Returns
     -------
@@ -279,7 +292,7 @@ def unmix(X, E, method="fcls", block_rows=None, columns=None, residual=True):
             f"`X` (n, C) and `E` (q, C) must share C, got {X.shape} and {E.shape}"
         )
     G = E @ E.T
-    c, xx = projections(X, E, block_rows, columns, norms=residual)
+    c, xx = projections(X, E, block_rows, columns, norms=residual, rows=rows)
     A = solve(G, c, method)
     if not residual:
         return A, None
