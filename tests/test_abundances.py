@@ -208,5 +208,5 @@ def test_row_selection_without_copy(mixed):
     X_nan[~keep] = np.nan  # left-out rows may hold anything
     A, res = unmix(X_nan, E, "fcls", rows=keep, block_rows=33)
     A2, res2 = unmix(X[keep], E, "fcls")
-    np.testing.assert_array_equal(A, A2)
-    np.testing.assert_allclose(res, res2, rtol=1e-12)
+    np.testing.assert_allclose(A, A2, atol=1e-12)
+    np.testing.assert_allclose(res, res2, rtol=1e-10)
