@@ -122,31 +122,35 @@ def _support_solution(G, c, S, sum_to_one):
     multipliers of ``a >= 0`` (zero on ``S``), with the sign convention
     ``mu >= 0`` at the optimum.
     """
-    S = list(S)
+    S = np.asarray(S, dtype=np.intp).reshape(-1)
     n, q = c.shape
+    off = np.setdiff1d(np.arange(q), S)
     a = np.zeros((n, q))
-    if S:
+    mu = np.zeros((n, q))
+    m = S.size
+    lam = None
+    if m:
         G_SS = G[np.ix_(S, S)]
         if sum_to_one:
-            m = len(S)
             K = np.zeros((m + 1, m + 1))
             K[:m, :m] = G_SS
             K[:m, m] = K[m, :m] = 1.0
             Kinv = np.linalg.inv(K)
             # [a_S; lam] = Kinv @ [c_S; 1]
             sol = c[:, S] @ Kinv[:, :m].T + Kinv[:, m][None, :]
-            a[:, S] = sol[:, :m]
+            a_S = sol[:, :m]
             lam = sol[:, m]
         else:
-            a[:, S] = np.linalg.solve(G_SS, c[:, S].T).T
-            lam = 0.0
-    else:
-        lam = 0.0
-    # Stationarity: G a - c + lam 1 - mu = 0.
-    mu = a @ G - c
-    if sum_to_one:
-        mu += lam[:, None] if np.ndim(lam) else lam
-    mu[:, S] = 0.0
+            a_S = c[:, S] @ np.linalg.inv(G_SS).T
+        a[:, S] = a_S
+    if off.size:
+        # Stationarity off the support: mu = (G a)_off - c_off + lam.
+        mu_off = -c[:, off]
+        if m:
+            mu_off += a_S @ G[np.ix_(S, off)]
+        if lam is not None:
+            mu_off += lam[:, None]
+        mu[:, off] = mu_off
     return a, mu
 
 
@@ -172,12 +176,15 @@ def _active_set(G, c, sum_to_one, out, best, max_iter=None):
     n, q = c.shape
     max_iter = 2 * q + 5 if max_iter is None else max_iter
     bits = np.left_shift(1, np.arange(q, dtype=np.int64))
-    a0, _ = _support_solution(G, c, range(q), sum_to_one)
+    # Full support first, for every pixel (most mixed pixels end here).
+    a0, mu0 = _support_solution(G, c, np.arange(q), sum_to_one)
+    all_rows = np.arange(n)
+    viol = _record(a0, mu0, all_rows, out, best)
+    todo = all_rows[viol > _KKT_TOL]
     support = a0 > 0
     if sum_to_one:  # at least one endmember per pixel
         none = ~support.any(axis=1)
         support[none, np.argmax(a0[none], axis=1)] = True
-    todo = np.arange(n)
     for _ in range(max_iter):
         if todo.size == 0:
             break
