@@ -2,6 +2,8 @@
 
 from hyperspy.signals import LazySignal2D, Signal2D
 
+from hyperspy_unmix.signals import _docs
+
 
 class SlidingFFT(Signal2D):
     """A stack of local FFT magnitudes made by :func:`hyperspy_unmix.sliding_fft`.
@@ -16,6 +18,8 @@ class SlidingFFT(Signal2D):
         from hyperspy_unmix.unmixing import nfindr_unmix
 
         return nfindr_unmix(self, n_endmembers, **kwargs)
+
+    nfindr_unmix.__doc__ = _docs.NFINDR_UNMIX
 
 
 class LazySlidingFFT(SlidingFFT, LazySignal2D):

@@ -2,6 +2,8 @@
 
 from hyperspy.signals import LazySignal1D, Signal1D
 
+from hyperspy_unmix.signals import _docs
+
 
 class SpectralMap(Signal1D):
     """A map of spectra that can be unmixed into endmembers and abundances.
@@ -17,6 +19,8 @@ class SpectralMap(Signal1D):
         from hyperspy_unmix.unmixing import nfindr_unmix
 
         return nfindr_unmix(self, n_endmembers, **kwargs)
+
+    nfindr_unmix.__doc__ = _docs.NFINDR_UNMIX
 
 
 class LazySpectralMap(SpectralMap, LazySignal1D):
