@@ -272,12 +272,16 @@ def _check_rank(variance, q, dtype):
 
 def _check_unmasked_finite(flat, nav_keep, sig_keep):
     """NaN / inf are refused where they are used (masked parts may hold any)."""
+    step = max(1, (1 << 22) // max(flat.shape[1], 1))
     if nav_keep is None and sig_keep is None:
-        check_finite(flat, "signal")
+        # Block by block (no map-sized boolean temporary); the shared check
+        # then counts and reports.
+        for start in range(0, flat.shape[0], step):
+            if not np.isfinite(flat[start : start + step]).all():
+                check_finite(flat, "signal")
         return
     # Block by block: no copy of the unmasked part of a large map.
     n_bad = 0
-    step = max(1, (1 << 22) // max(flat.shape[1], 1))
     for start in range(0, flat.shape[0], step):
         block = flat[start : start + step]
         if nav_keep is not None:
