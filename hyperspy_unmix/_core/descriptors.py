@@ -273,11 +273,16 @@ def neighborhood_descriptors(
     d_1 = distances[:, 0]  # rows are sorted by distance here
 
     if cut is None:
-        learn = ~(excluded_edge | excluded_incomplete)
-        learn = angles[learn] if learn.any() else angles
+        learn = np.flatnonzero(~(excluded_edge | excluded_incomplete))
+        learn = learn if learn.size else np.arange(n)
         # the density of 50 000 atoms' bond angles is as good as all of them
-        cut = estimate_cut(learn[:: max(1, len(learn) // 50000)], j)
-    relative = np.mod(angles - cut, TWO_PI)
+        cut = estimate_cut(angles[learn[:: max(1, learn.size // 50000)]], j)
+    cut = float(cut) % TWO_PI
+    # angles - cut lies in (-3 pi, pi]: two conditional turns map it to
+    # [0, 2 pi) (cheaper than np.mod)
+    relative = angles - cut
+    relative += TWO_PI * (relative < 0)
+    relative += TWO_PI * (relative < 0)
     order = np.argsort(relative, axis=1, kind="stable")  # = canonical_order
     # reorder through one flat index instead of five take_along_axis calls
     flat = (order + np.arange(n)[:, None] * j).ravel()
@@ -305,8 +310,9 @@ def neighborhood_descriptors(
         np.ascontiguousarray(sample.reshape(-1, 2 * j).T), axis=1
     ).reshape(j, 2)
     nn = float(np.median(d_1[ref]))
-    off = np.hypot(*np.moveaxis(vectors - typical, -1, 0)).max(axis=1)
-    excluded_irregular = off > max_deviation * nn
+    dv = vectors - typical
+    off2 = (dv[..., 0] ** 2 + dv[..., 1] ** 2).max(axis=1)
+    excluded_irregular = off2 > (max_deviation * nn) ** 2
     excluded_incomplete |= excluded_irregular
     included &= ~excluded_irregular
     ref = included if included.any() else np.ones(n, dtype=bool)
