@@ -202,6 +202,7 @@ def neighborhood_pca(
     n_components = check_int(n_components, "n_components", minimum=1)
     check_choice(metric, "metric", METRICS)
     check_choice(scaling, "scaling", SCALINGS)
+    check_choice(refine, "refine", REFINEMENTS)  # also when positions are given
     if isinstance(algorithm, str):
         check_choice(algorithm, "algorithm", ALGORITHMS)
     elif not (hasattr(algorithm, "fit") or hasattr(algorithm, "fit_transform")):
@@ -244,8 +245,6 @@ def neighborhood_pca(
                 f"`positions` has {len(xy)} atoms; n_neighbors={n_neighbors} and "
                 f"n_components={n_components} need at least {n_needed}"
             )
-    else:
-        check_choice(refine, "refine", REFINEMENTS)
     data = _image_data(image)
     if not np.issubdtype(data.dtype, np.floating):
         data = data.astype(np.float32)

@@ -281,6 +281,7 @@ def test_warns_when_j_cuts_a_shell(lattice):
         ({"n_components": 13}, ValueError, "n_components"),
         ({"metric": "euclid"}, ValueError, "metric"),
         ({"refine": "fit"}, ValueError, "refine"),
+        ({"refine": "fit", "positions": np.zeros((10, 2))}, ValueError, "refine"),
         ({"scaling": "minmax"}, ValueError, "scaling"),
         ({"algorithm": "sparse_pca"}, ValueError, "algorithm"),
         ({"algorithm": object()}, TypeError, "algorithm"),
