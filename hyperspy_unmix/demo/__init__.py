@@ -8,6 +8,7 @@ what it did. Each section is a module of this package with
 
 import importlib
 import time
+import warnings
 from pathlib import Path
 
 # Order matters only for reading the summary.
@@ -34,7 +35,7 @@ def run_demo(out_dir="hyperspy_unmix_demo", sections=None, echo=print):
     Returns
     -------
     list of pathlib.Path
-        The figures written.
+        The PNG figures in ``out_dir``.
     """
     import matplotlib
 
@@ -49,19 +50,24 @@ def run_demo(out_dir="hyperspy_unmix_demo", sections=None, echo=print):
         )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    before = set(out.glob("*.png"))
     old_progressbar = hs.preferences.General.show_progressbar
     hs.preferences.General.show_progressbar = False
     try:
-        for name in names:
-            echo(f"== {SECTIONS[name]} ==")
-            t0 = time.perf_counter()
-            module = importlib.import_module(f"hyperspy_unmix.demo.{name}")
-            for line in module.run(out):
-                echo(f"  {line}")
-            echo(f"  ({time.perf_counter() - t0:.1f} s)")
+        with warnings.catch_warnings():
+            # Atomap imports HyperSpy's private modules; HyperSpy's warnings about
+            # that are Atomap's to fix and only clutter the demo's summary.
+            warnings.filterwarnings(
+                "ignore", message=r"Importing `\w+` from `hyperspy\._signals"
+            )
+            for name in names:
+                echo(f"== {SECTIONS[name]} ==")
+                t0 = time.perf_counter()
+                module = importlib.import_module(f"hyperspy_unmix.demo.{name}")
+                for line in module.run(out):
+                    echo(f"  {line}")
+                echo(f"  ({time.perf_counter() - t0:.1f} s)")
     finally:
         hs.preferences.General.show_progressbar = old_progressbar
-    written = sorted(set(out.glob("*.png")) | before)
-    echo(f"{len(written)} figures in {out.resolve()}")
-    return written
+    figures = sorted(out.glob("*.png"))
+    echo(f"{len(figures)} figures in {out.resolve()}")
+    return figures
