@@ -58,6 +58,25 @@ def _work_dtype(dtype):
     return np.float32 if dtype == np.float32 else np.float64
 
 
+def _accumulate(X, shift, total, gram):
+    """Add the column sums and Gram matrix of ``X - shift`` to ``total``, ``gram``.
+
+    ``X`` (n_samples, n_features) is shifted in blocks of ``_BLOCK_ROWS`` rows
+    into one reused buffer of the work dtype (float32 data: float32 GEMM);
+    the sums are accumulated in float64.
+    """
+    wd = _work_dtype(X.dtype)
+    shift = np.asarray(shift).astype(wd)
+    buf = None
+    for start in range(0, X.shape[0], _BLOCK_ROWS):
+        xb = X[start : start + _BLOCK_ROWS]
+        if buf is None or buf.shape[0] != xb.shape[0]:
+            buf = np.empty(xb.shape, dtype=wd)
+        np.subtract(xb, shift, out=buf, casting="unsafe")
+        total += _column_sums(buf)
+        gram += buf.T @ buf
+
+
 class CovariancePCA:
     """Centred PCA from the eigenvectors of the channel covariance.
 
@@ -122,21 +141,12 @@ class CovariancePCA:
         X = np.asarray(X)
         if X.ndim != 2:
             raise ValueError(f"`X` must be 2-D, got shape {X.shape}")
-        wd = _work_dtype(X.dtype)
         if not hasattr(self, "_shift"):
             self._shift = X.mean(axis=0, dtype=np.float64)
             self._sum = np.zeros(X.shape[1])
             self._gram = np.zeros((X.shape[1], X.shape[1]))
             self.n_samples_seen_ = 0
-        shift = self._shift.astype(wd)
-        buf = None
-        for start in range(0, X.shape[0], _BLOCK_ROWS):
-            xb = X[start : start + _BLOCK_ROWS]
-            if buf is None or buf.shape[0] != xb.shape[0]:
-                buf = np.empty(xb.shape, dtype=wd)
-            np.subtract(xb, shift, out=buf, casting="unsafe")
-            self._sum += _column_sums(buf)
-            self._gram += buf.T @ buf
+        _accumulate(X, self._shift, self._sum, self._gram)
         self.n_samples_seen_ += X.shape[0]
         # The eigen-decomposition waits until the results are read, so a lazy
         # decomposition streaming many chunks pays for it once.
@@ -218,3 +228,108 @@ class CovariancePCA:
 
     def fit_transform(self, X, y=None):
         return self.fit(X).transform(X)
+
+
+# -- out of core, on dask arrays (any scheduler, dask.distributed included) --
+
+
+def block_moments(x, keep=None, *, shift, columns=None):
+    """Count, column sums and Gram matrix of one navigation block.
+
+    Parameters
+    ----------
+    x : ndarray of shape (*block_navigation_shape, n_channels)
+    keep : None or ndarray of bool of shape block_navigation_shape
+        Pixels used (all when None).
+    shift : ndarray of shape (n_used,)
+    columns : None or ndarray of int of shape (n_used,)
+
+    Returns
+    -------
+    ndarray of shape (1, ..., 1, n_used + 2, n_used), float64
+        Row 0 holds the pixel count (first entry), row 1 the column sums of
+        ``x - shift``, rows 2: its Gram matrix: sums that add up over blocks.
+    """
+    nd = x.ndim - 1
+    flat = x.reshape(-1, x.shape[-1])
+    if keep is not None:
+        flat = flat[keep.ravel()]
+    if columns is not None:
+        flat = flat[:, columns]
+    c = flat.shape[1]
+    out = np.zeros((c + 2, c))
+    out[0, 0] = flat.shape[0]
+    if flat.shape[0]:
+        _accumulate(flat, shift, out[1], out[2:])
+    return out.reshape((1,) * nd + out.shape)
+
+
+def lazy_moments(data, keep=None, columns=None, shift=None):
+    """Summed :func:`block_moments` of a dask array, still lazy.
+
+    Parameters
+    ----------
+    data : dask.array.Array of shape (*navigation_shape, n_channels)
+        The channel axis in one chunk.
+    keep : None or dask.array.Array of bool of shape navigation_shape
+        Chunked like ``data``'s navigation axes.
+    columns : None or ndarray of int
+    shift : ndarray of shape (n_used,)
+        Subtracted before the sums (a typical spectrum, e.g. the mean of one
+        block), so the covariance loses no digits to a large mean.
+
+    Returns
+    -------
+    dask.array.Array of shape (n_used + 2, n_used)
+        One task per navigation block, then a tree sum: the blocks are read
+        once, where the scheduler runs them (threads, processes or a
+        dask.distributed cluster), and only ``(C + 2) x C`` numbers per block
+        travel.
+    """
+    import dask.array as da
+
+    nd = data.ndim - 1
+    n_used = data.shape[-1] if columns is None else len(columns)
+    nav = tuple(range(nd))
+    args = [data, (*nav, nd)]
+    if keep is not None:
+        args += [keep, nav]
+    parts = da.blockwise(
+        block_moments,
+        (*nav, nd + 1, nd + 2),
+        *args,
+        new_axes={nd + 1: n_used + 2, nd + 2: n_used},
+        adjust_chunks={i: 1 for i in nav},
+        concatenate=True,
+        dtype=np.float64,
+        meta=np.empty((0,) * (nd + 2)),
+        shift=np.asarray(shift, dtype=np.float64),
+        columns=columns,
+    )
+    return parts.sum(axis=nav)
+
+
+def fit_from_moments(n_components, shift, moments):
+    """A :class:`CovariancePCA` fitted from summed moments.
+
+    Parameters
+    ----------
+    n_components : int
+    shift : ndarray of shape (n_used,)
+        The shift the moments were computed with.
+    moments : ndarray of shape (n_used + 2, n_used)
+        From :func:`lazy_moments` (computed).
+
+    Returns
+    -------
+    CovariancePCA
+        As if ``partial_fit`` had streamed every block (same arithmetic).
+    """
+    est = CovariancePCA(n_components)
+    est._reset()
+    est._shift = np.asarray(shift, dtype=np.float64)
+    est._sum = moments[1].copy()
+    est._gram = moments[2:].copy()
+    est.n_samples_seen_ = int(round(moments[0, 0]))
+    est._finish()  # NaN, too few samples: raised here
+    return est

@@ -169,6 +169,55 @@ class UnmixingResult:
                 c.abundance.map["is_set"][:] = True
         return comps
 
+    # -- sliding-FFT stacks: phases on the image ------------------------------
+    def abundances_on_image(self, image, *, order=1):
+        """Abundance maps interpolated from window centres onto image pixels.
+
+        For the unmixing of a :func:`hyperspy_unmix.sliding_fft` stack (the
+        abundances' signal axes are the window centres); delegates to
+        :func:`hyperspy_unmix.windowing.phase_maps`.
+
+        Parameters
+        ----------
+        image : hyperspy.signal.BaseSignal
+            The image (or image stack) the stack was made from; only its axes
+            are used.
+        order : {0, 1, 3}
+            Interpolation order (nearest, bilinear, cubic); bilinear keeps
+            fully constrained abundances non-negative and summing to one.
+
+        Returns
+        -------
+        hyperspy.signals.Signal2D
+            Data shape ``(n_endmembers, *image_navigation_shape, height,
+            width)``, the image's signal axes.
+        """
+        from hyperspy_unmix.windowing import phase_maps
+
+        return phase_maps(self, image, order=order)
+
+    def plot_phases(self, image, **kwargs):
+        """The image with its phases overlaid, beside the phases' FFT patterns.
+
+        For the unmixing of a :func:`hyperspy_unmix.sliding_fft` stack;
+        delegates to :func:`hyperspy_unmix.windowing.plot_phases`.
+
+        Parameters
+        ----------
+        image : hyperspy.signal.BaseSignal
+            The single image the stack was made from.
+        **kwargs
+            ``alpha``, ``cmap``, ``figsize``: see
+            :func:`hyperspy_unmix.windowing.plot_phases`.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from hyperspy_unmix.windowing import plot_phases
+
+        return plot_phases(self, image, **kwargs)
+
     # -- plotting -------------------------------------------------------------
     def plot(self, max_columns=4):
         """Endmembers above their abundance maps, chosen pixels marked.

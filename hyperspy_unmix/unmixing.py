@@ -154,6 +154,10 @@ def nfindr_unmix(
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     if lazy_output is not None and not isinstance(lazy_output, bool):
         raise TypeError(f"`lazy_output` must be None or a bool, got {lazy_output!r}")
+    if show_progressbar is not None and not isinstance(show_progressbar, bool):
+        raise TypeError(
+            f"`show_progressbar` must be None or a bool, got {show_progressbar!r}"
+        )
     lazy_in = bool(signal._lazy)
     lazy_output = lazy_in if lazy_output is None else lazy_output
     if random_state is not None:
@@ -196,8 +200,21 @@ def nfindr_unmix(
     if not lazy_in:
         _check_unmasked_finite(data.reshape(n_pix, n_ch), nav_keep, sig_keep)
 
-    # -- 1. reduction with HyperSpy's decomposition on a throw-away signal ---
-    scores, pca = _reduce(signal, q, nav_keep, sig_keep, show_progressbar)
+    progress = _progress(show_progressbar)
+    # The denoised endmembers lie in the principal subspace, so on lazy data
+    # the abundances follow from the pixels' projections kept from the score
+    # pass: one pass over the data fewer.
+    fused = lazy_in and endmember_estimate == "denoised"
+
+    # -- 1. reduction ----------------------------------------------------------
+    proj = None
+    if lazy_in:
+        scores, pca, proj = _reduce_lazy(
+            data, nav_shape, n_ch, q, nav_keep, sig_keep, fused, progress
+        )
+    else:
+        # HyperSpy's decomposition on a throw-away signal
+        scores, pca = _reduce(signal, q, nav_keep, sig_keep)
     _check_rank(pca.variance, q, data.dtype)
     cand = np.flatnonzero(nav_keep) if nav_keep is not None else None
     if cand is not None:
@@ -223,9 +240,23 @@ def nfindr_unmix(
         E[:, cols] = pca.centre_ + (part @ pca.components_.T) @ pca.components_
 
     # -- 4. abundances and residual -------------------------------------------
-    A, res = _abundances(
-        data, nav_shape, n_ch, E, abundances, nav_keep, sig_keep, lazy_in, lazy_output
-    )
+    if proj is not None:
+        A, res = _abundances_from_projections(
+            proj, E, pca, abundances, sig_keep, lazy_output, progress
+        )
+    else:
+        A, res = _abundances(
+            data,
+            nav_shape,
+            n_ch,
+            E,
+            abundances,
+            nav_keep,
+            sig_keep,
+            lazy_in,
+            lazy_output,
+            progress,
+        )
 
     params = {
         "n_endmembers": q,
@@ -296,8 +327,8 @@ def _check_unmasked_finite(flat, nav_keep, sig_keep):
         )
 
 
-def _reduce(signal, q, nav_keep, sig_keep, show_progressbar):
-    """Centred PCA scores (n_pixels, q - 1) via HyperSpy's decomposition."""
+def _reduce(signal, q, nav_keep, sig_keep):
+    """Centred PCA scores (n_pixels, q - 1) via HyperSpy's decomposition (in memory)."""
     import hyperspy.api as hs
 
     from hyperspy_unmix._reduction import CovariancePCA
@@ -305,54 +336,178 @@ def _reduce(signal, q, nav_keep, sig_keep, show_progressbar):
     data, _, _ = aligned_data(signal)
     if not np.issubdtype(data.dtype, np.floating):
         # HyperSpy's decomposition refuses integers; float32 holds 8- and
-        # 16-bit counts exactly. (A lazy astype converts chunk by chunk; an
-        # in-memory one copies, the only copy of the data the pipeline makes.)
+        # 16-bit counts exactly (the only copy of the data the pipeline makes).
         exact32 = data.dtype.itemsize <= 2
         data = data.astype(np.float32 if exact32 else np.float64)
     axes = [ax.get_axis_dictionary() for ax in array_order_axes(signal)]
-    cls = hs.signals.LazySignal if signal._lazy else hs.signals.BaseSignal
     # Shares the data array; decomposition results land on this throw-away
     # signal, never on the user's learning_results. The estimator has no
     # `mean_`, so HyperSpy does not add anything back into the shared array.
-    shallow = cls(data, axes=axes)
+    shallow = hs.signals.BaseSignal(data, axes=axes)
     nav_mask, sig_mask = mask_signals(signal, nav_keep, sig_keep)
     est = CovariancePCA(q - 1)
-    kwargs = {}
-    if signal._lazy:
-        kwargs["show_progressbar"] = show_progressbar
-    try:
-        shallow.decomposition(
-            algorithm=est,
-            navigation_mask=nav_mask,
-            signal_mask=sig_mask,
-            print_info=False,
-            **kwargs,
-        )
-    except ValueError as err:
-        if "NaN" in str(err):  # lazy data: found while streaming the chunks
-            raise ValueError(
-                "`signal` contains NaN or infinite values"
-                + (" in its unmasked part" if nav_keep is not None else "")
-                + "; remove or mask them first"
-            ) from None
-        raise
-    if not signal._lazy or nav_keep is None:
-        loadings = shallow.learning_results.loadings
-        if hasattr(loadings, "compute"):
-            loadings = loadings.compute()
-        return np.asarray(loadings, dtype=np.float64), est
-    # HyperSpy 2.5's lazy decomposition returns the loadings of a
-    # navigation-masked, multi-chunk signal in chunk order (rows permuted, its
-    # own "PCA" too), so then the scores are projected here, chunk by chunk.
+    shallow.decomposition(
+        algorithm=est,
+        navigation_mask=nav_mask,
+        signal_mask=sig_mask,
+        print_info=False,
+    )
+    loadings = shallow.learning_results.loadings
+    return np.asarray(loadings, dtype=np.float64), est
+
+
+# --------------------------------------------------------------------------
+# lazy data: every pass is a dask graph, one task per navigation block, run by
+# whatever scheduler is active (threads, processes, dask.distributed); only
+# small per-pixel tables (scores, projections) and (C, C) sums come back.
+
+
+def _progress(show_progressbar):
+    """dask's own progress bar around lazy computations (None = preferences)."""
+    import contextlib
+
+    if show_progressbar is None:
+        import hyperspy.api as hs
+
+        show_progressbar = bool(hs.preferences.General.show_progressbar)
+    if not show_progressbar:
+        return contextlib.nullcontext
+    from dask.diagnostics import ProgressBar
+
+    return ProgressBar
+
+
+def _lazy_flat(data, nav_shape, n_ch):
+    """Dask array ``(*nav_shape, n_ch)``: whole spectra (patterns) per block."""
     import dask.array as da
 
-    nav_shape = data.shape[: signal.axes_manager.navigation_dimension]
-    d = data.reshape(*nav_shape, -1)
-    if sig_keep is not None:
-        d = d[..., np.flatnonzero(sig_keep)]
-    V = est.components_
-    scores = da.tensordot(d.astype(np.float64) - est.centre_, V.T, axes=1)
-    return np.asarray(scores.compute(), dtype=np.float64).reshape(-1, V.shape[0]), est
+    if not isinstance(data, da.Array):
+        data = da.from_array(data, chunks="auto")
+    nd = len(nav_shape)
+    data = data.rechunk({i: -1 for i in range(nd, data.ndim)})
+    return data.reshape(*nav_shape, n_ch)
+
+
+def _lazy_keep(nav_keep, nav_shape, flat):
+    """The keep mask as a dask array chunked like the navigation (or None).
+
+    Only with a mask: an extra input to every block changes dask's task
+    order (all data blocks may be computed before any is consumed).
+    """
+    if nav_keep is None:
+        return None
+    import dask.array as da
+
+    nd = len(nav_shape)
+    return da.from_array(nav_keep.reshape(nav_shape), chunks=flat.chunks[:nd])
+
+
+def _nav_blockwise(func, flat, keep, width, **kwargs):
+    """``func(block, keep_block)`` per navigation block -> (*nav, width) float64."""
+    import dask.array as da
+
+    nd = flat.ndim - 1
+    nav = tuple(range(nd))
+    args = [flat, (*nav, nd)]
+    if keep is not None:
+        args += [keep, nav]
+    return da.blockwise(
+        func,
+        (*nav, nd + 1),
+        *args,
+        new_axes={nd + 1: width},
+        concatenate=True,
+        dtype=np.float64,
+        meta=np.empty((0,) * (nd + 1)),
+        **kwargs,
+    )
+
+
+def _first_block_mean(flat, nav_keep, nav_shape, cols):
+    """Mean of the used pixels of the first block holding one (the Gram shift)."""
+    first = 0 if nav_keep is None else int(np.argmax(nav_keep))
+    sl = []
+    for i, chunks in zip(np.unravel_index(first, nav_shape), flat.chunks):
+        bounds = np.cumsum((0, *chunks))
+        b = int(np.searchsorted(bounds, i, side="right")) - 1
+        sl.append(slice(int(bounds[b]), int(bounds[b + 1])))
+    sl = tuple(sl)
+    rows = np.asarray(flat[sl].compute()).reshape(-1, flat.shape[-1])
+    if nav_keep is not None:
+        rows = rows[nav_keep.reshape(nav_shape)[sl].ravel()]
+    if cols is not None:
+        rows = rows[:, cols]
+    return rows.mean(axis=0, dtype=np.float64)
+
+
+def _block_project(x, keep=None, *, W, columns, norms):
+    """Per pixel ``x . W^T`` (and ``x . x``) in float64; NaN rows where masked."""
+    shape = x.shape[:-1]
+    flat = x.reshape(-1, x.shape[-1])
+    m = None if keep is None else keep.ravel()
+    out = np.full((flat.shape[0], W.shape[0] + norms), np.nan)
+    if m is None or m.any():
+        c, xx = _ab.projections(flat, W, columns=columns, norms=norms, rows=m)
+        rows = slice(None) if m is None else m
+        out[rows, : W.shape[0]] = c
+        if norms:
+            out[rows, -1] = xx
+    return out.reshape(*shape, -1)
+
+
+def _reduce_lazy(data, nav_shape, n_ch, q, nav_keep, sig_keep, keep_proj, progress):
+    """Out-of-core centred PCA of a lazy signal and its scores.
+
+    Two passes: the (C, C) moments, then the projections of every pixel on
+    the ``q - 1`` principal directions (and, with ``keep_proj``, on the
+    centre, with the squared norms: kept, persisted where the scheduler keeps
+    data, for the abundances).
+
+    Returns
+    -------
+    scores : ndarray of shape (n_pixels, q - 1)
+        Centred; rows of masked pixels are NaN.
+    pca : CovariancePCA
+    proj : None or dask.array.Array of shape (*nav_shape, q + 1)
+        ``[x . V^T, x . centre, x . x]`` per pixel (NaN where masked).
+    """
+    import dask
+
+    from hyperspy_unmix._reduction import fit_from_moments, lazy_moments
+
+    flat = _lazy_flat(data, nav_shape, n_ch)
+    keep = _lazy_keep(nav_keep, nav_shape, flat)
+    cols = None if sig_keep is None else np.flatnonzero(sig_keep)
+    with progress():
+        shift = _first_block_mean(flat, nav_keep, nav_shape, cols)
+        moments = lazy_moments(flat, keep, cols, shift).compute()
+    try:
+        pca = fit_from_moments(q - 1, shift, moments)
+    except ValueError as err:
+        if "NaN" not in str(err):
+            raise
+        raise ValueError(
+            "`signal` contains NaN or infinite values"
+            + (" in its unmasked part" if nav_keep is not None else "")
+            + "; remove or mask them first"
+        ) from None
+    V, centre = pca.components_, pca.centre_
+    W = np.vstack([V, centre]) if keep_proj else V
+    proj = _nav_blockwise(
+        _block_project,
+        flat,
+        keep,
+        W.shape[0] + keep_proj,
+        W=W,
+        columns=cols,
+        norms=keep_proj,
+    )
+    with progress():
+        if keep_proj:
+            (proj,) = dask.persist(proj)
+        raw = np.asarray(proj[..., : q - 1].compute())
+    scores = raw.reshape(-1, q - 1) - centre @ V.T
+    return scores, pca, proj if keep_proj else None
 
 
 def _endmember_spectra(data, nav_shape, n_ch, indices, r, nav_keep):
@@ -376,15 +531,24 @@ def _endmember_spectra(data, nav_shape, n_ch, indices, r, nav_keep):
 
 
 def _abundances(
-    data, nav_shape, n_ch, E, method, nav_keep, sig_keep, lazy_in, lazy_output
+    data,
+    nav_shape,
+    n_ch,
+    E,
+    method,
+    nav_keep,
+    sig_keep,
+    lazy_in,
+    lazy_output,
+    progress,
 ):
     """Abundances (q, *nav_shape) and residual (nav_shape), numpy or dask."""
     Eu = E if sig_keep is None else E[:, sig_keep]
     q = E.shape[0]
+    cols = None if sig_keep is None else np.flatnonzero(sig_keep)
     if not lazy_in and not lazy_output:
         n_pix = int(np.prod(nav_shape))
         flat = data.reshape(n_pix, n_ch)
-        cols = None if sig_keep is None else np.flatnonzero(sig_keep)
         A = np.full((n_pix, q), np.nan)
         res = np.full(n_pix, np.nan)
         if nav_keep is None:
@@ -396,45 +560,78 @@ def _abundances(
         A = np.moveaxis(A.reshape(*nav_shape, q), -1, 0)
         return A, res.reshape(nav_shape)
 
+    flat = _lazy_flat(data, nav_shape, n_ch)
+    keep = _lazy_keep(nav_keep, nav_shape, flat)
+    out = _nav_blockwise(
+        _block_unmix, flat, keep, q + 1, E=Eu, method=method, columns=cols
+    )
+    return _split(out, q, lazy_output, progress)
+
+
+def _block_unmix(x, keep=None, *, E, method, columns):
+    """Abundances and residual of one navigation block, (*block_nav, q + 1)."""
+    q = E.shape[0]
+    shape = x.shape[:-1]
+    flat = x.reshape(-1, x.shape[-1])
+    m = None if keep is None else keep.ravel()
+    out = np.full((flat.shape[0], q + 1), np.nan)
+    if m is None or m.any():
+        a, rr = _ab.unmix(flat, E, method, columns=columns, rows=m)
+        rows = slice(None) if m is None else m
+        out[rows, :q] = a
+        out[rows, q] = rr
+    return out.reshape(*shape, q + 1)
+
+
+def _abundances_from_projections(proj, E, pca, method, sig_keep, lazy_output, progress):
+    """Abundances of endmembers in the principal subspace, from the projections.
+
+    With ``E_k = centre + S_k V`` (denoised endmembers), ``x . E_k`` is
+    ``x . centre + (x V^T) . S_k``: exactly the least-squares data the solver
+    needs, without another pass over the pixels.
+    """
     import dask.array as da
 
-    darr = data if lazy_in else da.from_array(data, chunks="auto")
-    nd = len(nav_shape)
-    # Whole spectra per block: the signal axes in one chunk each.
-    darr = darr.rechunk({i: -1 for i in range(nd, darr.ndim)})
-    if nav_keep is None:
-        keep = da.ones(nav_shape, dtype=bool, chunks=darr.chunks[:nd])
-    else:
-        keep = da.from_array(nav_keep.reshape(nav_shape), chunks=darr.chunks[:nd])
-    cols = None if sig_keep is None else np.flatnonzero(sig_keep)
-
-    def block(x, m):
-        shape = x.shape[:nd]
-        flat = x.reshape(-1, n_ch)
-        mflat = m.ravel()
-        out = np.full((flat.shape[0], q + 1), np.nan)
-        if mflat.any():
-            a, rr = _ab.unmix(flat, Eu, method, columns=cols, rows=mflat)
-            out[mflat, :q] = a
-            out[mflat, q] = rr
-        return out.reshape(*shape, q + 1)
-
-    nav_ind = tuple(range(nd))
-    sig_ind = tuple(range(nd, darr.ndim))
-    out = da.blockwise(
-        block,
-        (*nav_ind, darr.ndim),
-        darr,
-        (*nav_ind, *sig_ind),
-        keep,
-        nav_ind,
-        new_axes={darr.ndim: q + 1},
-        concatenate=True,
+    Eu = E if sig_keep is None else E[:, sig_keep]
+    V, centre = pca.components_, pca.centre_
+    S = (Eu - centre) @ V.T
+    q = E.shape[0]
+    out = da.map_blocks(
+        _block_unmix_projected,
+        proj,
+        S=S,
+        G=Eu @ Eu.T,
+        method=method,
+        n_used=Eu.shape[1],
         dtype=np.float64,
-        meta=np.empty((0,) * (nd + 1)),
+        meta=np.empty((0,) * proj.ndim),
     )
+    return _split(out, q, lazy_output, progress)
+
+
+def _block_unmix_projected(p, *, S, G, method, n_used):
+    """Abundances and residual from ``[x V^T, x . centre, x . x]`` rows."""
+    q = S.shape[0]
+    shape = p.shape[:-1]
+    flat = p.reshape(-1, p.shape[-1])
+    ok = np.isfinite(flat[:, -1])
+    out = np.full((flat.shape[0], q + 1), np.nan)
+    if ok.any():
+        rows = flat[ok]
+        c = rows[:, -2:-1] + rows[:, :-2] @ S.T
+        a, rr = _ab.from_projections(G, c, rows[:, -1], method, n_used)
+        out[ok, :q] = a
+        out[ok, q] = rr
+    return out.reshape(*shape, q + 1)
+
+
+def _split(out, q, lazy_output, progress):
+    """(*nav, q + 1) -> abundances (q, *nav) and residual (nav), maybe computed."""
+    import dask.array as da
+
     A = da.moveaxis(out[..., :q], -1, 0)
     res = out[..., q]
     if not lazy_output:
-        A, res = da.compute(A, res)
+        with progress():
+            A, res = da.compute(A, res)
     return A, res

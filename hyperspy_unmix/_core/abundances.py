@@ -300,8 +300,33 @@ def unmix(X, E, method="fcls", block_rows=None, columns=None, residual=True, row
         )
     G = E @ E.T
     c, xx = projections(X, E, block_rows, columns, norms=residual, rows=rows)
+    return from_projections(G, c, xx, method, n_used)
+
+
+def from_projections(G, c, xx, method, n_used):
+    """Abundances and residual from ``G = E E^T``, ``c = X E^T`` and ``x.x``.
+
+    The whole problem in these small arrays: a caller that has ``c`` and
+    ``x.x`` by other means (e.g. from principal-component projections when
+    the endmembers lie in the principal subspace) needs no pass over ``X``.
+
+    Parameters
+    ----------
+    G : ndarray of shape (q, q)
+    c : ndarray of shape (n_pixels, q)
+    xx : ndarray of shape (n_pixels,) or None
+        Squared norms of the pixels (None: no residual).
+    method : {"fcls", "nnls", "scls", "ucls"}
+    n_used : int
+        Number of channels (the residual is an RMS per channel).
+
+    Returns
+    -------
+    A : ndarray of shape (n_pixels, q)
+    residual : ndarray of shape (n_pixels,) or None
+    """
     A = solve(G, c, method)
-    if not residual:
+    if xx is None:
         return A, None
     r2 = xx - 2.0 * np.einsum("ij,ij->i", A, c) + np.einsum("ij,jk,ik->i", A, G, A)
     return A, np.sqrt(np.maximum(r2, 0.0) / n_used)
