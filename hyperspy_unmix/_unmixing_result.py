@@ -83,7 +83,10 @@ class UnmixingResult:
         ``res.save("run1.hspy")`` writes ``run1_endmembers.hspy``,
         ``run1_abundances.hspy`` and ``run1_residual.hspy`` (``.zspy`` works the
         same); the indices, volume and iteration count travel in the
-        endmembers' metadata. Lazy abundances are written chunk by chunk.
+        endmembers' metadata. Lazy abundances and residual are computed
+        together in one pass (``dask.persist``: ``(q + 1)`` float64 numbers
+        per pixel held by the scheduler, never the data) and written chunk
+        by chunk; this result's own signals stay lazy.
 
         Parameters
         ----------
@@ -97,8 +100,19 @@ class UnmixingResult:
             Part name -> written path.
         """
         paths = self._paths(path)
+        parts = {part: getattr(self, part) for part in _PARTS}
+        lazy = [part for part, s in parts.items() if s._lazy]
+        if len(lazy) > 1:
+            # Lazy abundances and residual come from the same pass over the
+            # data: compute them together once ((q + 1) numbers per pixel,
+            # kept where the scheduler keeps data), not once per file.
+            import dask
+
+            arrays = dask.persist(*(parts[part].data for part in lazy))
+            for part, data in zip(lazy, arrays):
+                parts[part] = parts[part]._deepcopy_with_new_data(data)
         for part, p in paths.items():
-            getattr(self, part).save(p, overwrite=overwrite, **kwargs)
+            parts[part].save(p, overwrite=overwrite, **kwargs)
         return paths
 
     @classmethod

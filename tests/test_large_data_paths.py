@@ -154,3 +154,22 @@ def test_progressbar_on_request(noisy, capfd):
     assert "Completed" in out + err  # dask's own progress bar
     with pytest.raises(TypeError, match="show_progressbar"):
         hu.nfindr_unmix(s, 3, show_progressbar="yes")
+
+
+def test_save_computes_each_block_once(noisy, tmp_path, monkeypatch):
+    from hyperspy_unmix import unmixing
+
+    s, _ = noisy
+    res = hu.nfindr_unmix(lazy_copy(s, (10, 11)), 3)  # 3 x 4 blocks
+    calls = []
+    real = unmixing._ab.unmix
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(unmixing._ab, "unmix", counting)
+    with dask.config.set(scheduler="threads"):
+        res.save(tmp_path / "r.zspy")
+    assert len(calls) == 12  # abundances and residual from one pass
+    assert res.abundances._lazy and res.residual._lazy  # the result is untouched
