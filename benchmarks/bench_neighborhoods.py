@@ -19,8 +19,7 @@ from scipy.spatial import cKDTree
 
 import hyperspy_unmix as hu
 from hyperspy_unmix import _atoms
-from hyperspy_unmix._core import descriptors as D
-from hyperspy_unmix.neighborhoods import _decompose, _descriptor_signal
+from hyperspy_unmix.neighborhoods import _descriptors_and_scores
 
 
 def _rms(found, true):
@@ -48,13 +47,24 @@ def _atomap_loop_descriptors(sublattice, n_neighbors):
 
 
 def _ours_descriptors(image, positions, n_neighbors):
-    ny, nx = image.data.shape
-    desc = D.neighborhood_descriptors(
-        positions, n_neighbors, bounds=(0, nx - 1, 0, ny - 1)
+    """Exactly the per-atom stage of ``neighborhood_pca`` once positions are
+    known: descriptors (k-d tree, canonical order, edge and irregular
+    exclusion), the feature table and HyperSpy's ``decomposition`` with the
+    default algorithm, scores out."""
+    out = _descriptors_and_scores(
+        image,
+        positions,
+        n_neighbors,
+        metric="both",
+        n_components=3,
+        normalize=True,
+        scaling="displacement",
+        algorithm="PCA",
+        edge_margin=None,
+        max_deviation=0.6,
+        random_state=None,
     )
-    X, _, _ = D.descriptor_matrix(desc, "both")
-    s = _descriptor_signal(image, X[desc["included"]], "both", desc)
-    return _decompose(s, "PCA", 3, None)  # the default algorithm
+    return out[5]  # scores (N, 3)
 
 
 def cases(quick=False):

@@ -148,8 +148,10 @@ def neighborhood_pca(
         patterns. "std": each kind divided by its own standard deviation.
     algorithm : str or object
         Decomposition through HyperSpy's ``decomposition``: "PCA" (default:
-        HyperSpy's "sklearn_pca" with the covariance eigensolver, fast for
-        many atoms and few descriptors), "SVD" (HyperSpy's SVD, centred),
+        an estimator object that diagonalises the D x D covariance of the
+        centred descriptors, fast for many atoms and few descriptors; the
+        descriptor signal's ``learning_results`` hold the centred model),
+        "SVD" (HyperSpy's SVD, centred),
         "sklearn_pca" or "RPCA" (robust PCA) on centred descriptors; "NMF" on
         descriptors shifted to be non-negative (each column minus its
         minimum); or a scikit-learn-style estimator object (given centred
@@ -277,52 +279,24 @@ def neighborhood_pca(
     else:
         refine = "given"
 
-    # --- descriptors ----------------------------------------------------
-    ny, nx = shape
-    desc = _desc.neighborhood_descriptors(
-        xy,
-        n_neighbors,
-        bounds=(0.0, nx - 1.0, 0.0, ny - 1.0),
-        edge_margin=edge_margin,
-        max_deviation=max_deviation,
+    # --- descriptors and decomposition -----------------------------------
+    desc, features, r_scale, t_scale, descriptor_signal, scores, factors, evr = (
+        _descriptors_and_scores(
+            image,
+            xy,
+            n_neighbors,
+            metric=metric,
+            n_components=n_components,
+            normalize=normalize,
+            scaling=scaling,
+            algorithm=algorithm,
+            edge_margin=edge_margin,
+            max_deviation=max_deviation,
+            random_state=random_state,
+        )
     )
     included = desc["included"]
-    n_inc = int(included.sum())
-    if n_inc < n_components + 1:
-        raise ValueError(
-            f"only {n_inc} of {len(xy)} atoms have a complete neighbourhood "
-            f"({int(desc['excluded_edge'].sum())} too close to the image edge, "
-            f"{int(desc['excluded_incomplete'].sum())} with an incomplete or "
-            f"irregular neighbourhood); n_components={n_components} needs at "
-            f"least {n_components + 1}"
-        )
-    if np.isfinite(desc["shell_ratio"]) and desc["shell_ratio"] < 1.05:
-        import warnings
-
-        warnings.warn(
-            f"n_neighbors={n_neighbors} cuts a shell of equidistant neighbours "
-            f"(the next neighbour is typically only {desc['shell_ratio']:.3f} "
-            "times farther): which atoms count as neighbours is decided by "
-            "noise. Use a complete shell (e.g. 4 or 8 on a square lattice, 6 "
-            "on a hexagonal one)",
-            UserWarning,
-            stacklevel=2,
-        )
-    features, r_scale, t_scale = _desc.descriptor_matrix(
-        desc, metric, normalize=normalize, scaling=scaling
-    )
-
-    # --- decomposition through HyperSpy ------------------------------------
-    descriptor_signal = _descriptor_signal(image, features[included], metric, desc)
-    scores_inc, factors, evr = _decompose(
-        descriptor_signal, algorithm, n_components, random_state
-    )
-
-    n = len(xy)
-    scores = np.full((n, n_components), np.nan)
-    scores[included] = scores_inc
-    table = np.full(features.shape, np.nan)
-    table[included] = features[included]
+    table = features  # NaN rows for excluded atoms already
     neighbor = np.stack(
         [
             desc["distances"] / (desc["nn_distance"] if normalize else 1.0),
@@ -379,6 +353,82 @@ def neighborhood_pca(
     )
 
 
+def _descriptors_and_scores(
+    image,
+    xy,
+    n_neighbors,
+    *,
+    metric,
+    n_components,
+    normalize,
+    scaling,
+    algorithm,
+    edge_margin,
+    max_deviation,
+    random_state,
+):
+    """Positions in, descriptors and decomposition scores out.
+
+    The whole per-atom stage of :func:`neighborhood_pca` once the positions
+    are known (the benchmark times exactly this).
+
+    Returns
+    -------
+    desc : dict
+        From :func:`hyperspy_unmix._core.descriptors.neighborhood_descriptors`.
+    features : ndarray of shape (N, D)
+        NaN rows for excluded atoms.
+    radial_scale, tangential_scale : ndarray of shape (J,)
+    descriptor_signal : hyperspy.api.signals.Signal1D
+        Features of the included atoms, with HyperSpy's learning results.
+    scores : ndarray of shape (N, n_components)
+        NaN rows for excluded atoms.
+    factors : ndarray of shape (D, n_components)
+    explained_variance_ratio : ndarray of shape (n_components,)
+    """
+    ny, nx = image.axes_manager.signal_shape[::-1]
+    desc = _desc.neighborhood_descriptors(
+        xy,
+        n_neighbors,
+        bounds=(0.0, nx - 1.0, 0.0, ny - 1.0),
+        edge_margin=edge_margin,
+        max_deviation=max_deviation,
+    )
+    included = desc["included"]
+    n_inc = int(included.sum())
+    if n_inc < n_components + 1:
+        raise ValueError(
+            f"only {n_inc} of {len(xy)} atoms have a complete neighbourhood "
+            f"({int(desc['excluded_edge'].sum())} too close to the image edge, "
+            f"{int(desc['excluded_incomplete'].sum())} with an incomplete or "
+            f"irregular neighbourhood); n_components={n_components} needs at "
+            f"least {n_components + 1}"
+        )
+    if np.isfinite(desc["shell_ratio"]) and desc["shell_ratio"] < 1.05:
+        import warnings
+
+        warnings.warn(
+            f"n_neighbors={n_neighbors} cuts a shell of equidistant neighbours "
+            f"(the next neighbour is typically only {desc['shell_ratio']:.3f} "
+            "times farther): which atoms count as neighbours is decided by "
+            "noise. Use a complete shell (e.g. 4 or 8 on a square lattice, 6 "
+            "on a hexagonal one)",
+            UserWarning,
+            stacklevel=3,
+        )
+    features, r_scale, t_scale = _desc.descriptor_matrix(
+        desc, metric, normalize=normalize, scaling=scaling
+    )
+    descriptor_signal = _descriptor_signal(image, features[included], metric, desc)
+    features[~included] = np.nan
+    scores_inc, factors, evr = _decompose(
+        descriptor_signal, algorithm, n_components, random_state
+    )
+    scores = np.full((len(xy), n_components), np.nan)
+    scores[included] = scores_inc
+    return desc, features, r_scale, t_scale, descriptor_signal, scores, factors, evr
+
+
 def _feature_names(metric, j):
     d = [f"d{k}" for k in range(j)]
     a = [f"theta{k}" for k in range(j)]
@@ -405,13 +455,76 @@ def _descriptor_signal(image, table, metric, desc):
     return s
 
 
+class _CovariancePCA:
+    """PCA of a tall table from the eigenvectors of its covariance matrix.
+
+    The estimator HyperSpy's ``decomposition`` runs for ``algorithm="PCA"``:
+    for many atoms and few descriptors (N x 2J) the D x D covariance is one
+    pass over the table and its eigen-decomposition is instantaneous, while
+    an SVD of the table (HyperSpy's "SVD") or scikit-learn's PCA (input
+    validation, copies, a second centring) cost several passes.
+
+    It centres internally and has no ``mean_`` attribute on purpose: HyperSpy
+    adds an estimator's ``mean_`` back into the data it decomposed, i.e. into
+    the descriptor signal, which is never modified here.
+
+    Parameters
+    ----------
+    n_components : int
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, D)
+        Unit eigenvectors, largest variance first; the sign makes the entry
+        of largest magnitude positive (scikit-learn's convention).
+    explained_variance_ : ndarray of shape (D,)
+        Variance along every eigenvector (all D, for the scree plot).
+    centre_ : ndarray of shape (D,)
+        Column means subtracted before projecting.
+    """
+
+    def __init__(self, n_components):
+        self.n_components = n_components
+
+    def fit_transform(self, X):
+        from threadpoolctl import threadpool_limits  # scikit-learn's dependency
+
+        X = np.asarray(X, dtype=np.float64)
+        # One BLAS thread: a second one gains nothing on these thin products
+        # (D ~ 12), and idle BLAS threads spinning after a call slow down the
+        # next multi-threaded step (the k-d tree) on a busy machine.
+        with threadpool_limits(limits=1, user_api="blas"):
+            # column means as a product (numpy's axis-0 mean of a tall, thin
+            # table is several times slower)
+            self.centre_ = (np.ones(X.shape[0]) @ X) / X.shape[0]
+            Xc = X - self.centre_
+            cov = Xc.T @ Xc / max(X.shape[0] - 1, 1)
+            ev, vec = np.linalg.eigh(cov)
+            ev, vec = ev[::-1], vec[:, ::-1]
+            big = np.argmax(np.abs(vec), axis=0)
+            vec = vec * np.sign(vec[big, np.arange(vec.shape[1])])
+            self.explained_variance_ = np.maximum(ev, 0.0)
+            self.components_ = np.ascontiguousarray(vec[:, : self.n_components].T)
+            return Xc @ self.components_.T
+
+    def fit(self, X):
+        self.fit_transform(X)
+        return self
+
+    def transform(self, X):
+        return (np.asarray(X, dtype=np.float64) - self.centre_) @ self.components_.T
+
+
 def _decompose(s, algorithm, n_components, random_state):
     """Decompose the descriptor signal; scores, factors and variance ratios.
 
-    HyperSpy decomposes a prepared copy and its ``learning_results`` are
-    attached to ``s``: HyperSpy adds an estimator's ``mean_`` back into the
-    data it was given and un-centres SVD data in place, so ``s`` itself is
-    never handed over and keeps the exact descriptor values.
+    ``s.decomposition`` is HyperSpy's own. The default "PCA" runs
+    :class:`_CovariancePCA` on ``s`` itself (it centres internally and never
+    writes into its input). The other algorithms decompose a prepared copy
+    whose ``learning_results`` are then attached to ``s``: HyperSpy adds an
+    estimator's ``mean_`` back into the data it was given and un-centres SVD
+    data in place, so ``s`` itself is never handed over and keeps the exact
+    descriptor values.
 
     Returns
     -------
@@ -423,22 +536,23 @@ def _decompose(s, algorithm, n_components, random_state):
     """
     X = s.data
     name = algorithm if isinstance(algorithm, str) else None
+    if name == "PCA":
+        s.decomposition(
+            algorithm=_CovariancePCA(n_components),
+            output_dimension=n_components,
+            print_info=False,
+        )
+        lr = s.learning_results
+        ev = np.asarray(lr.explained_variance)
+        total = ev.sum()
+        evr = ev[:n_components] / (total if total > 0 else 1.0)
+        return np.asarray(lr.loadings), np.asarray(lr.factors), evr
     if name in NONNEGATIVE_ALGORITHMS:
         prepared = X - X.min(axis=0)  # NMF needs non-negative data
     else:
         prepared = X - X.mean(axis=0)  # PCA-like: centred descriptors
     work = s._deepcopy_with_new_data(prepared.copy())
-    if name == "PCA":
-        # PCA of a tall (atoms x 2J) table: scikit-learn's covariance
-        # eigensolver through HyperSpy's sklearn_pca, all components (2J is
-        # small) so the scree plot covers them; an SVD of the table is
-        # several times slower for the same result.
-        kwargs = {
-            "algorithm": "sklearn_pca",
-            "svd_solver": "covariance_eigh",
-            "output_dimension": X.shape[1],
-        }
-    elif name == "SVD":
+    if name == "SVD":
         # HyperSpy's own SVD, centred over the atoms; auto_transpose=False
         # because transposing the tall table slows the SVD down.
         kwargs = {
@@ -458,7 +572,7 @@ def _decompose(s, algorithm, n_components, random_state):
     factors = np.asarray(lr.factors)[:, :n_components]
     total = float(np.sum(prepared**2))
     ev = lr.explained_variance
-    if name in ("PCA", "SVD") and ev is not None and len(ev) == X.shape[1]:
+    if name == "SVD" and ev is not None and len(ev) == X.shape[1]:
         ev = np.asarray(ev)
         evr = ev[:n_components] / ev.sum()
     else:

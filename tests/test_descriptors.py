@@ -285,3 +285,18 @@ def test_descriptor_matrix_scaling_and_displacements():
 def test_too_few_atoms():
     with pytest.raises(ValueError, match="n_neighbors"):
         D.neighborhood_descriptors(np.zeros((3, 2)) + np.arange(3)[:, None], 6)
+
+
+@pytest.mark.parametrize("bound", [None, 1e-3, 12.0, 1e6])
+def test_bounded_search_is_exact(bound):
+    """The bounded k-d tree search (with its exact re-search of atoms lacking
+    neighbours inside the bound) equals brute force for any bound."""
+    rng = np.random.default_rng(11)
+    pts = rng.uniform(0, 200, size=(300, 2))
+    pts[:40] = rng.uniform(0, 20, size=(40, 2))  # a dense corner
+    idx, dist = D.nearest_neighbors(pts, 5, bound=bound)
+    full = np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))
+    np.fill_diagonal(full, np.inf)
+    ref = np.argsort(full, axis=1, kind="stable")[:, :5]
+    np.testing.assert_array_equal(idx, ref)
+    np.testing.assert_allclose(dist, np.take_along_axis(full, ref, 1), atol=1e-12)
