@@ -69,13 +69,15 @@ def _check_positions(xy, shape):
 
 
 def _image_data(image):
-    import dask.array as da
-
+    """The image as a float array: numpy, or dask for a lazy image (never
+    computed here; the analysis reads it tile by tile)."""
     data = image.data
-    if isinstance(data, da.Array):  # one 2-D image: loading it is documented
-        data = data.compute()
+    if _atoms.is_lazy(data):
+        if not np.issubdtype(data.dtype, np.floating):
+            data = data.astype(np.float32)
+        return data
     data = np.asarray(data)
-    if np.issubdtype(data.dtype, np.bool_):
+    if not np.issubdtype(data.dtype, np.floating):
         data = data.astype(np.float32)
     return data
 
@@ -113,7 +115,12 @@ def neighborhood_pca(
     image : hyperspy.api.signals.Signal2D
         A single 2-D image (navigation dimension 0) with uniform axes, atoms
         bright. Stacks are refused: analyse ``image.inav[i]``. A lazy image is
-        loaded (it is a single image).
+        never loaded whole: one streamed pass checks its values and takes
+        its range, the spacing is estimated on its central 1024 x 1024 crop,
+        and atoms are found and refined tile by tile (each tile's region
+        computed on its own, in dask tasks, so a ``dask.distributed`` client
+        runs them on its workers); only the atom table is gathered. Memory:
+        a few tiles, not the image. Same numbers as the image in memory.
     n_neighbors : int
         J >= 2. Choose a complete shell: 6 (or 12) on hexagonal lattices, 4
         or 8 on square ones; a J that cuts a shell of equidistant neighbours
@@ -248,13 +255,24 @@ def neighborhood_pca(
                 f"n_components={n_components} need at least {n_needed}"
             )
     data = _image_data(image)
-    if not np.issubdtype(data.dtype, np.floating):
-        data = data.astype(np.float32)
-    check_finite(data, "image")
+    # one pass (streamed chunk by chunk for a lazy image): finite values and
+    # the intensity range the tiled peak finder's threshold needs
+    dmin, dmax, finite = _atoms.data_range(data)
+    if not finite:
+        if _atoms.is_lazy(data):
+            import dask.array as da
+
+            n_bad = int((~da.isfinite(data)).sum().compute())
+            raise ValueError(
+                f"`image` contains {n_bad} NaN or infinite value(s); remove or "
+                "mask them first"
+            )
+        check_finite(data, "image")
 
     # --- atoms -----------------------------------------------------------
     if positions is None:
         if separation is None:
+            # (the central 1024 x 1024 crop only: a lazy image computes that)
             spacing = _atoms.estimate_spacing(data)
             separation = _atoms.separation_from_spacing(spacing)
         separation = int(separation)
@@ -264,6 +282,7 @@ def neighborhood_pca(
             threshold_rel=threshold_rel,
             tile_size=tile_size,
             n_jobs=n_jobs,
+            value_range=(dmin, dmax),
         )
         if len(found) < n_needed:
             raise ValueError(
@@ -272,8 +291,14 @@ def neighborhood_pca(
                 f"n_components={n_components} need at least {n_needed}. Try a "
                 "smaller `separation`, or pass `positions`"
             )
+        core = _atoms.tile_core(shape, separation, tile_size) or max(shape)
         xy = _atoms.refine_positions(
-            data, found, refine, show_progressbar=show_progressbar
+            data,
+            found,
+            refine,
+            show_progressbar=show_progressbar,
+            tile_size=core,
+            value_range=(dmin, dmax),
         )
         sublattice = np.zeros(len(xy), dtype=int)
     else:

@@ -65,11 +65,11 @@ def _gather(image, windows, base, offsets):
     return vals, inside
 
 
-def _com_once(image, windows, centres, radius, offsets, subtract_background):
+def _com_once(image, windows, centres, radius, offsets, subtract_background, origin):
     ox, oy = offsets[:2]
     base = np.rint(centres).astype(np.intp)
     frac = (centres - base).astype(np.float32)  # in [-0.5, 0.5]
-    vals, inside = _gather(image, windows, base, offsets)
+    vals, inside = _gather(image, windows, base - origin, offsets)
     # |offset - frac|^2 <= radius^2  <=>  ox fx + oy fy >= (|o|^2 + |f|^2 - r^2) / 2
     o2 = (ox * ox + oy * oy).astype(np.float32)
     proj = frac[:, 0:1] * ox.astype(np.float32) + frac[:, 1:2] * oy.astype(np.float32)
@@ -107,6 +107,7 @@ def refine_center_of_mass(
     n_iter=3,
     subtract_background=True,
     batch_size=8192,
+    origin=(0, 0),
 ):
     """Centre of mass of the intensity in a disc around every atom.
 
@@ -127,6 +128,12 @@ def refine_center_of_mass(
     batch_size : int
         Atoms per vectorised batch (bounds memory to about
         ``batch_size * (2 ceil(radius) + 3)**2`` floats).
+    origin : (int, int)
+        x, y of ``image[0, 0]`` in the coordinates of ``positions``: ``image``
+        is then a region of a larger image (a tile), positions stay in the
+        large image's coordinates and the arithmetic is the same as on the
+        large image, so the result is identical as long as each disc lies in
+        the region (pixels outside it count as outside the image).
 
     Returns
     -------
@@ -138,6 +145,7 @@ def refine_center_of_mass(
 
     image = np.ascontiguousarray(image)
     positions = np.asarray(positions, dtype=float).reshape(-1, 2)
+    origin = np.asarray(origin, dtype=np.intp).reshape(2)
     offsets = _disc_offsets(radius)
     n_side = 2 * offsets[2] + 1
     if image.shape[0] >= n_side and image.shape[1] >= n_side:
@@ -153,7 +161,9 @@ def refine_center_of_mass(
     for start in range(0, len(out), batch_size):  # batches bound memory
         c = out[start : start + batch_size]
         for _ in range(n_iter):
-            c = _com_once(image, windows, c, radius, offsets, subtract_background)
+            c = _com_once(
+                image, windows, c, radius, offsets, subtract_background, origin
+            )
         out[start : start + batch_size] = c
     result = np.empty_like(out)
     result[order] = out
