@@ -67,32 +67,37 @@ def nearest_neighbors(
         Only with ``return_tree``.
     """
     positions = np.asarray(positions, dtype=float)
+    tree = _tree(positions) if tree is None else tree
+    i, d, off = _query(positions, n_neighbors, tree, bound)
+    indices, distances = i[:, off:], d[:, off:]
+    return (indices, distances, tree) if return_tree else (indices, distances)
+
+
+def _query(positions, n_neighbors, tree, bound):
+    """k-d tree search; (indices, distances, offset) with the neighbours in
+    columns ``offset:`` of C-contiguous arrays (offset 1: self in column 0,
+    offset 0: self already removed)."""
     n = positions.shape[0]
     k = min(n_neighbors + 1, n)
-    tree = _tree(positions) if tree is None else tree
     # (Querying in the tree's leaf order instead is no faster once the
     # search is bounded: what locality gains, the reordering costs.)
-    query = positions
     if bound is not None and np.isfinite(bound) and bound > 0:
-        d, i = tree.query(query, k=k, workers=-1, distance_upper_bound=bound)
+        d, i = tree.query(positions, k=k, workers=-1, distance_upper_bound=bound)
         d, i = d.reshape(n, k), i.reshape(n, k)
         miss = np.flatnonzero(~np.isfinite(d[:, -1]))
         if miss.size:  # fewer than k atoms within the bound: exact search
-            d2, i2 = tree.query(query[miss], k=k, workers=-1)
+            d2, i2 = tree.query(positions[miss], k=k, workers=-1)
             d[miss], i[miss] = d2.reshape(-1, k), i2.reshape(-1, k)
     else:
-        d, i = tree.query(query, k=k, workers=-1)
+        d, i = tree.query(positions, k=k, workers=-1)
         d, i = d.reshape(n, k), i.reshape(n, k)
     # Self is normally column 0, but with duplicated positions the tree may
     # list a twin first: drop self wherever it is and keep the rest in order.
     if np.array_equal(i[:, 0], np.arange(n)):  # the usual case
-        indices, distances = i[:, 1:], d[:, 1:]
-    else:
-        is_self = i == np.arange(n)[:, None]
-        keep = np.argsort(is_self, axis=1, kind="stable")[:, : k - 1]
-        indices = np.take_along_axis(i, keep, axis=1)
-        distances = np.take_along_axis(d, keep, axis=1)
-    return (indices, distances, tree) if return_tree else (indices, distances)
+        return i, d, 1
+    is_self = i == np.arange(n)[:, None]
+    keep = np.argsort(is_self, axis=1, kind="stable")[:, : k - 1]
+    return np.take_along_axis(i, keep, axis=1), np.take_along_axis(d, keep, axis=1), 0
 
 
 def angular_density(angles, n_bins=720, width=None):
@@ -274,7 +279,9 @@ def neighborhood_descriptors(
     else:
         shell_ratio = float("nan")
     bound = 1.5 * float(np.median(d_extra[:, j]))
-    indices, distances = nearest_neighbors(positions, j, tree=tree, bound=bound)
+    i_all, d_all, off = _query(positions, j, tree, bound)
+    stride = i_all.shape[1]
+    indices, distances = i_all[:, off:], d_all[:, off:]
     # Neighbour vectors as complex numbers dx + i dy: one gather of 16-byte
     # items instead of a gather of (x, y) rows; the float view below is the
     # (n, J, 2) array of dx, dy with the same bits.
@@ -307,10 +314,13 @@ def neighborhood_descriptors(
     np.add(relative, TWO_PI, out=relative, where=relative < 0)
     order = np.argsort(relative, axis=1, kind="stable")  # = canonical_order
     # reorder through one flat index instead of take_along_axis calls
+    # (the neighbour table keeps the tree's self column: index it in place
+    # rather than copying the neighbour columns first)
+    flat_all = (order + np.arange(off, n * stride + off, stride)[:, None]).ravel()
+    indices = i_all.ravel()[flat_all].reshape(n, j)
+    distances = d_all.ravel()[flat_all].reshape(n, j)
     order += np.arange(0, n * j, j)[:, None]
     flat = order.ravel()
-    indices = indices.ravel()[flat].reshape(n, j)
-    distances = distances.ravel()[flat].reshape(n, j)
     angles = angles.ravel()[flat].reshape(n, j)
     z = z.ravel()[flat].reshape(n, j)
     if j >= 3:  # with J = 2 a half-plane gap of pi is normal
@@ -427,27 +437,34 @@ def descriptor_matrix(desc, metric="both", *, normalize=True, scaling="displacem
     dev = desc["angle_deviations"]
     inc = desc["included"]
     ideal_d = desc["ideal_distances"]
+    n, j = dist.shape
     unit = desc["nn_distance"] if normalize else 1.0
-    d_feat = dist / unit
-    d_scale = np.full(dist.shape[1], unit)
+    # both kinds written straight into one (n, 2J) table (no concatenation)
+    table = np.empty((n, 2 * j if metric == "both" else j))
+    d_feat = table[:, :j] if metric != "angle" else np.empty((n, j))
+    a_feat = table[:, -j:] if metric != "distance" else None
+    np.divide(dist, unit, out=d_feat)
+    d_scale = np.full(j, unit)
     if scaling == "displacement":
-        a_feat = dev * ideal_d / unit
-        a_scale = np.full(dist.shape[1], unit)
+        if a_feat is not None:
+            np.multiply(dev, ideal_d / unit, out=a_feat)
+        a_scale = np.full(j, unit)
     else:  # "std"
         d_std = np.std(d_feat[inc]) if inc.any() else 1.0
         a_std = np.std(dev[inc]) if inc.any() else 1.0
         d_std = d_std if d_std > 0 else 1.0
         a_std = a_std if a_std > 0 else 1.0
-        d_feat = d_feat / d_std
+        d_feat /= d_std
         d_scale = d_scale * d_std
-        a_feat = dev / a_std
+        if a_feat is not None:
+            np.divide(dev, a_std, out=a_feat)
         a_scale = ideal_d * a_std  # feature * a_std = radians; * r = pixels
-    nan = np.full(dist.shape[1], np.nan)
+    nan = np.full(j, np.nan)
     if metric == "distance":
-        return d_feat, d_scale, nan
+        return table, d_scale, nan
     if metric == "angle":
-        return a_feat, nan, a_scale
-    return np.concatenate([d_feat, a_feat], axis=1), d_scale, a_scale
+        return table, nan, a_scale
+    return table, d_scale, a_scale
 
 
 def component_displacements(components, desc, metric, radial_scale, tangential_scale):
