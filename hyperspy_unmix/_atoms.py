@@ -65,10 +65,16 @@ def estimate_spacing(data, max_size=1024):
     crop = crop - crop.mean()
     h, w = crop.shape
     f = np.fft.rfft2(crop, s=(2 * h, 2 * w))
-    ac = np.fft.fftshift(np.fft.irfft2(f * np.conj(f), s=(2 * h, 2 * w)))
-    # lattice vectors up to a quarter of the crop (enough overlap to be reliable)
+    power = f.real**2
+    power += f.imag**2
+    del f  # (memory: these arrays are 4 times the crop)
+    ac = np.fft.irfft2(power, s=(2 * h, 2 * w))
+    del power
+    # lattice vectors up to a quarter of the crop (enough overlap to be
+    # reliable): lags -r..r, read around lag 0 with wrap-around (what
+    # fftshift and a slice give, without a shifted copy)
     ry, rx = max(2, h // 4), max(2, w // 4)
-    ac = ac[h - ry : h + ry + 1, w - rx : w + rx + 1]
+    ac = ac[np.ix_(np.arange(-ry, ry + 1) % (2 * h), np.arange(-rx, rx + 1) % (2 * w))]
     yy, xx = np.mgrid[-ry : ry + 1, -rx : rx + 1]
     r = np.hypot(yy, xx)
     peaks = (ac == ndimage.maximum_filter(ac, size=3)) & (r >= 1.5) & (ac > 0)

@@ -280,6 +280,7 @@ def neighborhood_descriptors(
         shell_ratio = float("nan")
     bound = 1.5 * float(np.median(d_extra[:, j]))
     i_all, d_all, off = _query(positions, j, tree, bound)
+    del tree  # (memory: large images have millions of atoms)
     stride = i_all.shape[1]
     indices, distances = i_all[:, off:], d_all[:, off:]
     # Neighbour vectors as complex numbers dx + i dy: one gather of 16-byte
@@ -289,7 +290,8 @@ def neighborhood_descriptors(
     z = pc[indices] - pc[:, None]
     angles = np.arctan2(z.imag, z.real)
 
-    d_j = distances[:, -1]
+    d_j = distances[:, -1].copy()
+    d_1 = distances[:, 0].copy()  # rows are sorted by distance here
     median_dj = float(np.median(d_j))
     excluded_edge = np.zeros(n, dtype=bool)
     if bounds is not None:
@@ -299,7 +301,6 @@ def neighborhood_descriptors(
         to_edge = np.minimum.reduce([x - x_min, x_max - x, y - y_min, y_max - y])
         excluded_edge = to_edge < margin
     excluded_incomplete = d_j > max_distance_ratio * median_dj
-    d_1 = distances[:, 0]  # rows are sorted by distance here
 
     if cut is None:
         learn = np.flatnonzero(~(excluded_edge | excluded_incomplete))
@@ -319,6 +320,7 @@ def neighborhood_descriptors(
     flat_all = (order + np.arange(off, n * stride + off, stride)[:, None]).ravel()
     indices = i_all.ravel()[flat_all].reshape(n, j)
     distances = d_all.ravel()[flat_all].reshape(n, j)
+    del i_all, d_all, flat_all
     order += np.arange(0, n * j, j)[:, None]
     flat = order.ravel()
     angles = angles.ravel()[flat].reshape(n, j)
@@ -332,6 +334,8 @@ def neighborhood_descriptors(
         for c in range(1, j):
             np.maximum(gap, rel[:, c] - rel[:, c - 1], out=gap)
         excluded_incomplete |= gap > np.pi
+        del rel
+    del relative, order, flat
     included = ~(excluded_edge | excluded_incomplete)
 
     # A neighbour far from where its column's neighbour usually sits means a
@@ -374,6 +378,7 @@ def neighborhood_descriptors(
     count = float(w.sum())
     unit = (z / distances).view(np.float64).reshape(n, 2 * j)
     mean_unit = np.einsum("i,ij->j", w, unit).reshape(j, 2) / count
+    del unit
     ideal_angles = np.arctan2(mean_unit[:, 1], mean_unit[:, 0])
     ideal_distances = np.einsum("i,ij->j", w, distances) / count
     # arctan2 gives [-pi, pi]; the outputs are in [-pi, pi)
