@@ -336,7 +336,7 @@ def main():
         processes=True,
         memory_limit=args.memory_limit,
         dashboard_address=None,
-        silence_logs=logging.ERROR,
+        silence_logs=logging.CRITICAL,
     )
     rows, notes = [], []
     try:

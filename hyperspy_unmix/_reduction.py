@@ -7,6 +7,13 @@ randomisation) and, for maps with fewer channels than pixels, several times
 faster than a randomised SVD: one pass of ``X^T X`` over the data (float32 GEMM
 on float32 data) and the eigen-decomposition of a ``C x C`` matrix.
 
+``lazy_moments`` / ``fit_from_moments`` fit the same estimator out of core on
+a dask array: one task per navigation block computes that block's sums, a tree
+sum adds them, so the pass runs on whatever scheduler is active (HyperSpy 2.5's
+lazy ``decomposition`` instead pulls every block into the calling process with
+the threaded scheduler, bypassing a dask.distributed cluster, and shows its
+progress bars regardless of the preferences).
+
 It deliberately has no ``mean_`` attribute: HyperSpy adds an estimator's
 ``mean_`` back into the data it was given, which would touch the user's array.
 The centre is stored as ``centre_`` instead, and ``transform`` returns centred

@@ -3,10 +3,13 @@
 The pipeline, for a signal of ``n`` pixels and ``C`` channels and ``q``
 endmembers:
 
-1. reduction to ``q - 1`` centred principal components with HyperSpy's own
-   ``decomposition`` (an exact covariance-eigh estimator, streamed chunk by
-   chunk on lazy signals), run on a throw-away signal sharing the data so the
-   user's ``learning_results`` stay as they were;
+1. reduction to ``q - 1`` centred principal components by an exact
+   covariance-eigh estimator: in memory through HyperSpy's own
+   ``decomposition``, run on a throw-away signal sharing the data so the
+   user's ``learning_results`` stay as they were; on lazy data as dask
+   graphs (the ``(C, C)`` moments summed over navigation blocks, then the
+   projections of every pixel), so the work runs wherever dask runs it,
+   threads or a dask.distributed cluster, and only small arrays come back;
 2. the N-FINDR volume search on the small ``(n, q - 1)`` score matrix
    (:mod:`hyperspy_unmix._core.simplex`);
 3. endmember spectra read from the data at the chosen pixels (optionally
@@ -14,7 +17,13 @@ endmembers:
    neighbourhood, for noisy data);
 4. abundances and the residual map, batched and exact
    (:mod:`hyperspy_unmix._core.abundances`), lazily per navigation chunk on
-   lazy data.
+   lazy data; with projected ("denoised") endmembers they follow exactly
+   from the projections kept from step 1, without another pass.
+
+Lazy data are read two times (``"denoised"``) or three times (``"pixel"``),
+one navigation block at a time: memory per dask worker is a few blocks plus
+a ``(C + 2) x C`` float64 sum per block in flight; the client holds the
+``(n, q - 1)`` scores.
 """
 
 import numpy as np
@@ -111,7 +120,10 @@ def nfindr_unmix(
         reduction, the abundances and the residual, but the endmember spectra
         keep all channels.
     show_progressbar : None or bool
-        Progress bar of HyperSpy's lazy decomposition (None = preferences).
+        Lazy data: dask's progress bar (``dask.diagnostics.ProgressBar``,
+        local schedulers; on a dask.distributed cluster use its dashboard or
+        ``distributed.progress``) for each pass. None follows
+        ``hs.preferences.General.show_progressbar``.
     lazy_output : None or bool
         Lazy abundances and residual (computed per navigation chunk on
         demand). None: as lazy as ``signal``.
@@ -514,15 +526,20 @@ def _endmember_spectra(data, nav_shape, n_ch, indices, r, nav_keep):
     """Spectra at ``indices`` (q, C), float64, averaged over ``r`` if asked."""
     q = indices.shape[0]
     keep = None if nav_keep is None else nav_keep.reshape(nav_shape)
-    E = np.empty((q, n_ch))
-    for k in range(q):  # q pixels (windows), never a loop over all pixels
-        sl = tuple(
+    slices = [
+        tuple(
             slice(max(i - r, 0), min(i + r + 1, size))
             for i, size in zip(indices[k], nav_shape)
         )
-        block = data[sl]
-        if hasattr(block, "compute"):
-            block = block.compute()
+        for k in range(q)  # q pixels (windows), never a loop over all pixels
+    ]
+    blocks = [data[sl] for sl in slices]
+    if hasattr(data, "compute"):
+        import dask
+
+        blocks = dask.compute(*blocks)  # one graph: shared chunks read once
+    E = np.empty((q, n_ch))
+    for k, (sl, block) in enumerate(zip(slices, blocks)):
         block = np.asarray(block, dtype=np.float64).reshape(-1, n_ch)
         if keep is not None:
             block = block[keep[sl].ravel()]

@@ -224,8 +224,6 @@ def nfindr(
         If ``Y`` has the wrong shape, fewer than ``q`` rows, rank < ``q - 1``,
         or a given start simplex is degenerate.
     """
-    from sklearn.utils import check_random_state
-
     Y = np.asarray(Y)
     q = int(n_endmembers)
     if q < 2:
@@ -245,6 +243,9 @@ def nfindr(
         if init == "atgp":
             starts = [_atgp(Z, q)]
         elif init == "random":
+            # imported here: scikit-learn takes seconds to import, ATGP needs none
+            from sklearn.utils import check_random_state
+
             rng = check_random_state(random_state)
             starts = [_random_start(Z, q, rng) for _ in range(int(n_init))]
         else:
