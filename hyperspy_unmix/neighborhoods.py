@@ -441,6 +441,9 @@ def _descriptors_and_scores(
             UserWarning,
             stacklevel=3,
         )
+    # not needed from here on (memory: hundreds of bytes per atom)
+    desc.pop("vectors")
+    desc.pop("angles")
     features, r_scale, t_scale = _desc.descriptor_matrix(
         desc, metric, normalize=normalize, scaling=scaling
     )
@@ -508,6 +511,8 @@ class _CovariancePCA:
         Column means subtracted before projecting.
     """
 
+    _BLOCK = 1 << 18  # rows per block (25 MB of centred descriptors at D = 12)
+
     def __init__(self, n_components):
         self.n_components = n_components
 
@@ -518,19 +523,29 @@ class _CovariancePCA:
         # One BLAS thread: a second one gains nothing on these thin products
         # (D ~ 12), and idle BLAS threads spinning after a call slow down the
         # next multi-threaded step (the k-d tree) on a busy machine.
+        n = X.shape[0]
+        # row blocks: the centred copy never exceeds one block (millions of
+        # atoms make the table as large as the image)
+        blocks = [slice(a, a + self._BLOCK) for a in range(0, n, self._BLOCK)]
         with threadpool_limits(limits=1, user_api="blas"):
             # column means as a product (numpy's axis-0 mean of a tall, thin
             # table is several times slower)
-            self.centre_ = (np.ones(X.shape[0]) @ X) / X.shape[0]
-            Xc = X - self.centre_
-            cov = Xc.T @ Xc / max(X.shape[0] - 1, 1)
+            self.centre_ = (np.ones(n) @ X) / n
+            cov = np.zeros((X.shape[1], X.shape[1]))
+            for b in blocks:
+                Xc = X[b] - self.centre_
+                cov += Xc.T @ Xc
+            cov /= max(n - 1, 1)
             ev, vec = np.linalg.eigh(cov)
             ev, vec = ev[::-1], vec[:, ::-1]
             big = np.argmax(np.abs(vec), axis=0)
             vec = vec * np.sign(vec[big, np.arange(vec.shape[1])])
             self.explained_variance_ = np.maximum(ev, 0.0)
             self.components_ = np.ascontiguousarray(vec[:, : self.n_components].T)
-            return Xc @ self.components_.T
+            scores = np.empty((n, self.n_components))
+            for b in blocks:
+                scores[b] = (X[b] - self.centre_) @ self.components_.T
+        return scores
 
     def fit(self, X):
         self.fit_transform(X)

@@ -349,3 +349,24 @@ def test_bad_component_and_method(result):
         result.score_map(0, method="spline")
     with pytest.raises(ValueError, match="component"):
         result.plot(-1)
+
+
+def test_covariance_pca_estimator_in_blocks_matches_svd(monkeypatch):
+    """The default PCA estimator (row blocks, covariance eigenvectors) gives
+    the centred SVD's scores, components and variances."""
+    from hyperspy_unmix.neighborhoods import _CovariancePCA
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(1000, 8)) @ rng.normal(size=(8, 8)) + 5.0
+    monkeypatch.setattr(_CovariancePCA, "_BLOCK", 97)  # 11 uneven blocks
+    est = _CovariancePCA(3)
+    scores = est.fit_transform(X)
+    Xc = X - X.mean(axis=0)
+    u, s, vt = np.linalg.svd(Xc, full_matrices=False)
+    for c in range(3):
+        sign = np.sign(vt[c] @ est.components_[c])
+        np.testing.assert_allclose(scores[:, c], sign * u[:, c] * s[c], atol=1e-9)
+        np.testing.assert_allclose(est.components_[c], sign * vt[c], atol=1e-12)
+    np.testing.assert_allclose(est.explained_variance_, s**2 / 999, rtol=1e-10)
+    np.testing.assert_allclose(est.transform(X), scores, atol=1e-9)
+    assert not hasattr(est, "mean_")  # HyperSpy would add it back into the data

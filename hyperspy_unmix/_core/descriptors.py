@@ -319,8 +319,9 @@ def neighborhood_descriptors(
     # rather than copying the neighbour columns first)
     flat_all = (order + np.arange(off, n * stride + off, stride)[:, None]).ravel()
     indices = i_all.ravel()[flat_all].reshape(n, j)
+    del i_all
     distances = d_all.ravel()[flat_all].reshape(n, j)
-    del i_all, d_all, flat_all
+    del d_all, flat_all
     order += np.arange(0, n * j, j)[:, None]
     flat = order.ravel()
     angles = angles.ravel()[flat].reshape(n, j)
