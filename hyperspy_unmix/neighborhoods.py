@@ -175,9 +175,13 @@ def neighborhood_pca(
         Atomap's ``threshold_rel`` for atom finding.
     tile_size : int, "auto" or None
         Tiled atom finding (see :func:`hyperspy_unmix._atoms.find_atoms`):
-        "auto" tiles images more than about 1000 pixels wide.
+        "auto" tiles images more than about 1000 pixels wide. A lazy image
+        is also refined with these tiles; None is refused for a lazy image
+        more than 2048 pixels wide (it would load it whole).
     n_jobs : int, optional
-        Threads for tiled atom finding; None: the number of CPUs.
+        Threads for tiled atom finding of an in-memory image; None: the
+        number of CPUs. (A lazy image's tiles run on dask's current
+        scheduler: threads, or a ``dask.distributed`` client's workers.)
     random_state : None, int or numpy.random.Generator
         Passed to randomised decomposition algorithms.
     show_progressbar : bool, optional
