@@ -101,6 +101,12 @@ def peak_gib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
+def cpu_seconds():
+    """CPU time (user + system, all threads) of this process so far."""
+    t = os.times()
+    return t.user + t.system
+
+
 class Meter:
     """Wall time and peak memory of the client and every worker for one step."""
 
@@ -109,6 +115,8 @@ class Meter:
 
     def __enter__(self):
         self.exact = all(self.client.run(reset_peak).values()) and reset_peak()
+        self.cpu0 = self.client.run(cpu_seconds)
+        self.client_cpu0 = cpu_seconds()
         self.t0 = time.perf_counter()
         return self
 
@@ -117,7 +125,13 @@ class Meter:
             return False
         seconds = time.perf_counter() - self.t0
         workers = self.client.run(peak_gib)
+        cpu = self.client.run(cpu_seconds)
+        # CPU seconds of the workers and the client: what the step costs,
+        # nearly independent of what else runs on the machine
+        cpu_s = sum(cpu[w] - self.cpu0.get(w, 0.0) for w in cpu)
+        cpu_s += cpu_seconds() - self.client_cpu0
         self.row = {
+            "cpu_s": cpu_s,
             "step": self.name,
             "seconds": seconds,
             "GB/s": self.nbytes / 1e9 / seconds,
@@ -127,7 +141,7 @@ class Meter:
         }
         self.rows.append(self.row)
         print(
-            f"  {self.name}: {seconds:.1f} s, "
+            f"  {self.name}: {seconds:.1f} s ({cpu_s:.1f} CPU s), "
             f"workers {', '.join(f'{v:.2f}' for v in self.row['workers_peak_GiB'])}"
             f" GiB, client {self.row['client_peak_GiB']:.2f} GiB",
             flush=True,
@@ -145,10 +159,11 @@ def set_ratios(rows):
         if row["step"] != "section":
             section.append(row)
             continue
-        plain = [r["seconds"] for r in section if r["step"].startswith("plain")]
+        plain = [r for r in section if r["step"].startswith("plain")]
         for r in section:
             if plain and r["step"].startswith("nfindr"):
-                r["ratio"] = float(np.mean(plain)) / r["seconds"]
+                r["ratio"] = np.mean([p["seconds"] for p in plain]) / r["seconds"]
+                r["cpu_ratio"] = np.mean([p["cpu_s"] for p in plain]) / r["cpu_s"]
         section = []
 
 
@@ -212,9 +227,9 @@ def run_spectra(client, cfg, workdir, rows, notes):
             f"abundance RMSE {rmse:.4f}; min {neg:.1e}; |sum-1| max {dev:.1e}"
         )
         print("   ", rows[-1]["accuracy"], flush=True)
-    # the plain pass again: the machine is shared, take the spread into account
-    with Meter(client, rows, "plain pass again", nbytes):
-        s.data.sum(axis=-1).compute()
+        # the plain pass again after each: the machine is shared
+        with Meter(client, rows, "plain pass again", nbytes):
+            s.data.sum(axis=-1).compute()
     # noise floor: angle between the true endmembers and noisy pure pixels
     noisy = gen._spectra_block(
         np.eye(N_ENDMEMBERS, dtype=np.float32)[:, :, None],
@@ -284,8 +299,8 @@ def table(rows, notes, limit):
     print()
     print(f"LocalCluster: 2 workers x 1 thread, memory_limit {limit} each")
     head = (
-        f"{'step':<40} {'seconds':>8} {'GB/s':>6} {'ratio':>6} "
-        f"{'worker peaks GiB':>17} {'client GiB':>10}"
+        f"{'step':<36} {'seconds':>7} {'GB/s':>5} {'ratio':>5} {'CPU s':>6} "
+        f"{'CPU ratio':>9} {'worker peaks GiB':>16} {'client GiB':>10}"
     )
     print(head)
     print("-" * len(head))
@@ -294,10 +309,12 @@ def table(rows, notes, limit):
             print(row["title"])
             continue
         ratio = f"{row['ratio']:.2f}" if "ratio" in row else ""
+        cpu_ratio = f"{row['cpu_ratio']:.2f}" if "cpu_ratio" in row else ""
         peaks = "/".join(f"{v:.2f}" for v in row["workers_peak_GiB"])
         print(
-            f"{row['step']:<40} {row['seconds']:8.1f} {row['GB/s']:6.2f} "
-            f"{ratio:>6} {peaks:>17} {row['client_peak_GiB']:10.2f}"
+            f"{row['step']:<36} {row['seconds']:7.1f} {row['GB/s']:5.2f} "
+            f"{ratio:>5} {row['cpu_s']:6.1f} {cpu_ratio:>9} {peaks:>16} "
+            f"{row['client_peak_GiB']:10.2f}"
         )
         if "accuracy" in row:
             print(f"{'':<4}{row['accuracy']}")
@@ -305,7 +322,11 @@ def table(rows, notes, limit):
         print("(peaks since process start: /proc/self/clear_refs refused)")
     for note in notes:
         print(f"- {note}")
-    print("ratio = time of the plain pass (mean of the two) / time of the step")
+    print(
+        "ratio = wall time of the section's plain passes (mean) / wall time of the "
+        "step; CPU ratio = the same with CPU seconds of workers + client (the "
+        "machine is shared: wall times vary with other load, CPU times much less)"
+    )
 
 
 def main():
