@@ -15,6 +15,7 @@ import argparse
 import importlib.util
 import os
 import sys
+import warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -33,6 +34,10 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small sizes")
     args = parser.parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # Atomap imports HyperSpy's private modules; the warnings are Atomap's.
+    warnings.filterwarnings(
+        "ignore", message=r"Importing `\w+` from `hyperspy\._signals"
+    )
     sys.path.insert(0, str(HERE))
 
     files = sorted(HERE.glob("bench_*.py"))
