@@ -429,8 +429,9 @@ def _descriptors_and_scores(
         raise ValueError(
             f"only {n_inc} of {len(xy)} atoms have a complete neighbourhood "
             f"({int(desc['excluded_edge'].sum())} too close to the image edge, "
-            f"{int(desc['excluded_incomplete'].sum())} with an incomplete or "
-            f"irregular neighbourhood); n_components={n_components} needs at "
+            f"{int((desc['excluded_incomplete'] & ~desc['excluded_edge']).sum())} "
+            "more with an incomplete or irregular neighbourhood); "
+            f"n_components={n_components} needs at "
             f"least {n_components + 1}"
         )
     if np.isfinite(desc["shell_ratio"]) and desc["shell_ratio"] < 1.05:
@@ -771,8 +772,10 @@ class NeighborhoodPCAResult:
         return (
             f"<NeighborhoodPCAResult: {len(self.positions)} atoms, "
             f"{int(self.included.sum())} included ({int(self.excluded_edge.sum())} "
-            f"at the edge, {int(self.excluded_incomplete.sum())} incomplete "
-            f"excluded), J={self.neighbor_indices.shape[1]}, "
+            "excluded at the edge, "
+            f"{int((self.excluded_incomplete & ~self.excluded_edge).sum())} "
+            f"more with an incomplete neighbourhood), "
+            f"J={self.neighbor_indices.shape[1]}, "
             f"metric={self.parameters['metric']!r}, "
             f"{self.n_components} components>"
         )
