@@ -356,7 +356,12 @@ def neighborhood_pca(
         "edge_margin": edge_margin,
         "max_deviation": max_deviation,
         "threshold_rel": threshold_rel,
-        "random_state": random_state,
+        # an int or None is storable as is; a RandomState / Generator is not
+        "random_state": (
+            random_state
+            if random_state is None or isinstance(random_state, (int, np.integer))
+            else repr(random_state)
+        ),
     }
     components = _components_signal(image, factors.T, metric, n_neighbors)
     for sig in (descriptor_signal, components):
@@ -975,6 +980,9 @@ class NeighborhoodPCAResult:
         metadata. Reload with :meth:`load`.
         """
         s = self.descriptor_signal.deepcopy()
+        # The estimator object HyperSpy keeps cannot be written to a file;
+        # its name (as given by the user) can.
+        s.learning_results.decomposition_algorithm = self.parameters["algorithm"]
         node = f"{_STORE}"
         for name in self._ARRAYS:
             s.metadata.set_item(f"{node}.{name}", getattr(self, name))

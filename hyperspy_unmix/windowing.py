@@ -386,7 +386,8 @@ def _build_signal(image, data, window_shape, step, crop_shape, parameters):
             axis.name if isinstance(axis.name, str) and axis.name not in taken else None
         )
         if name is None or name == "<undefined>":
-            name = default
+            name = default if default not in taken else f"window {default}"
+        taken.add(name)
         window_axes.append(
             axis_dict(
                 axis,
@@ -484,6 +485,7 @@ def segment_phases(
     """
     from hyperspy_unmix.unmixing import nfindr_unmix
 
+    check_int(n_phases, "n_phases", minimum=2)
     options = dict(SEGMENTATION_DEFAULTS)
     if "crop" in kwargs:
         options.pop("zoom")
@@ -506,6 +508,14 @@ def _check_result(result):
                 "`result` must be an UnmixingResult of a sliding FFT stack "
                 f"(with .abundances and .endmembers), got {type(result).__name__}"
             )
+    # nfindr_unmix keeps the input's provenance under hyperspy_unmix.input
+    made_by = result.endmembers.metadata.get_item("hyperspy_unmix.input.method")
+    if made_by != "sliding_fft":
+        raise ValueError(
+            "`result` must be the unmixing of a sliding FFT stack (made by "
+            "`sliding_fft` or `segment_phases`); its input was made by "
+            f"{made_by!r}"
+        )
 
 
 def _abundance_grid(result, image):
