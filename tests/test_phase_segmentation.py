@@ -149,7 +149,9 @@ def test_phase_maps_interpolate_exactly():
     im_x, im_y = image.axes_manager.signal_axes
     im_x.offset, im_x.scale, im_x.units = 0.0, 0.1, "nm"
     im_y.offset, im_y.scale, im_y.units = 0.05, 0.1, "nm"
-    fake = SimpleNamespace(abundances=ab, endmembers=hs.signals.Signal2D(grid))
+    patterns = hs.signals.Signal2D(grid)
+    patterns.metadata.set_item("hyperspy_unmix.input.method", "sliding_fft")
+    fake = SimpleNamespace(abundances=ab, endmembers=patterns)
     maps = phase_maps(fake, image)
     # brute force: bilinear interpolation by hand, clamped at the grid edges
     for k in range(2):
@@ -211,7 +213,7 @@ def test_bad_input(two_phase):
         phase_maps(res, other)
     with pytest.raises(ValueError, match="result"):
         phase_maps(res, hs.stack([image, image]))
-    with pytest.raises(ValueError, match="n_endmembers"):
+    with pytest.raises(ValueError, match="n_phases"):
         segment_phases(image, 1)
     with pytest.raises(ValueError, match="window_size"):
         segment_phases(image, 2, window_size=1024)
