@@ -26,6 +26,32 @@ import scipy.linalg
 _BLOCK_ROWS = 8192
 
 
+def sample_fraction(n_used, max_pixels):
+    """Fraction of the used pixels the covariance is estimated from (1.0: all)."""
+    if max_pixels is None or n_used <= max_pixels:
+        return 1.0
+    return max_pixels / n_used
+
+
+def pca_sample(index, fraction):
+    """Which pixels (by flat navigation index) the covariance is estimated from.
+
+    A fixed pseudo-random subset: the splitmix64 hash of the index below
+    ``fraction`` of its range. It depends on the index alone, so in-memory
+    data and any chunking of lazy data pick the same pixels; and unlike a
+    regular stride it cannot alias with a lattice period of the map (every
+    k-th pixel of an atomic-resolution map may fall on one sublattice only).
+    """
+    index = np.asarray(index)
+    if fraction >= 1:
+        return np.ones(index.shape, dtype=bool)
+    z = index.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return z < np.uint64(min(int(fraction * 2.0**64), 2**64 - 1))
+
+
 def _top_eigh(M, k):
     """The ``k`` largest eigenpairs of a symmetric matrix, largest first.
 
@@ -65,21 +91,27 @@ def _work_dtype(dtype):
     return np.float32 if dtype == np.float32 else np.float64
 
 
-def _accumulate(X, shift, total, gram):
+def _accumulate(X, shift, total, gram, rows=None):
     """Add the column sums and Gram matrix of ``X - shift`` to ``total``, ``gram``.
 
-    ``X`` (n_samples, n_features) is shifted in blocks of ``_BLOCK_ROWS`` rows
-    into one reused buffer of the work dtype (float32 data: float32 GEMM);
-    the sums are accumulated in float64.
+    ``X`` (n_samples, n_features), or its ``rows`` only, is shifted in blocks
+    of ``_BLOCK_ROWS`` rows into a buffer of the work dtype (float32 data:
+    float32 GEMM); the sums are accumulated in float64.
     """
     wd = _work_dtype(X.dtype)
     shift = np.asarray(shift).astype(wd)
+    n = X.shape[0] if rows is None else len(rows)
     buf = None
-    for start in range(0, X.shape[0], _BLOCK_ROWS):
-        xb = X[start : start + _BLOCK_ROWS]
-        if buf is None or buf.shape[0] != xb.shape[0]:
-            buf = np.empty(xb.shape, dtype=wd)
-        np.subtract(xb, shift, out=buf, casting="unsafe")
+    for start in range(0, n, _BLOCK_ROWS):
+        if rows is not None:
+            # fancy indexing already copies: shift that copy in place
+            buf = np.asarray(X[rows[start : start + _BLOCK_ROWS]], dtype=wd)
+            buf -= shift
+        else:
+            xb = X[start : start + _BLOCK_ROWS]
+            if buf is None or buf.shape[0] != xb.shape[0]:
+                buf = np.empty(xb.shape, dtype=wd)
+            np.subtract(xb, shift, out=buf, casting="unsafe")
         total += _column_sums(buf)
         gram += buf.T @ buf
 
@@ -91,6 +123,10 @@ class CovariancePCA:
     ----------
     n_components : int
         Number of principal directions kept.
+    rows : None or array of int
+        Rows of the data ``fit`` estimates the covariance (and centre) from;
+        all when None. ``transform`` projects every row. Ignored by
+        ``partial_fit``, which uses every row of every batch.
 
     Attributes
     ----------
@@ -106,8 +142,9 @@ class CovariancePCA:
     n_samples_seen_ : int
     """
 
-    def __init__(self, n_components):
+    def __init__(self, n_components, rows=None):
         self.n_components = n_components
+        self.rows = rows
 
     # -- accumulation ---------------------------------------------------
     def _reset(self):
@@ -145,16 +182,20 @@ class CovariancePCA:
         ``(G - n m m^T) / (n - 1)`` of the shifted data does not lose digits
         to a large mean.
         """
+        return self._partial_fit(X)
+
+    def _partial_fit(self, X, rows=None):
         X = np.asarray(X)
         if X.ndim != 2:
             raise ValueError(f"`X` must be 2-D, got shape {X.shape}")
         if not hasattr(self, "_shift"):
-            self._shift = X.mean(axis=0, dtype=np.float64)
+            first = X if rows is None else X[rows[:_BLOCK_ROWS]]
+            self._shift = first.mean(axis=0, dtype=np.float64)
             self._sum = np.zeros(X.shape[1])
             self._gram = np.zeros((X.shape[1], X.shape[1]))
             self.n_samples_seen_ = 0
-        _accumulate(X, self._shift, self._sum, self._gram)
-        self.n_samples_seen_ += X.shape[0]
+        _accumulate(X, self._shift, self._sum, self._gram, rows)
+        self.n_samples_seen_ += X.shape[0] if rows is None else len(rows)
         # The eigen-decomposition waits until the results are read, so a lazy
         # decomposition streaming many chunks pays for it once.
         self._stale = True
@@ -164,9 +205,11 @@ class CovariancePCA:
         """Fit on ``X`` (n_samples, n_features) in one pass."""
         self._reset()
         X = np.asarray(X)
-        if X.ndim == 2 and X.shape[1] > 2 * X.shape[0]:
-            return self._fit_gram(X)
-        self.partial_fit(X)
+        rows = None if self.rows is None else np.asarray(self.rows, dtype=np.intp)
+        n = (X.shape[0] if X.ndim == 2 else 0) if rows is None else len(rows)
+        if X.ndim == 2 and X.shape[1] > 2 * n:
+            return self._fit_gram(X if rows is None else X[rows])
+        self._partial_fit(X, rows)
         self._finish()  # errors (NaN, too few samples) surface in fit
         self._stale = False
         return self
@@ -240,7 +283,9 @@ class CovariancePCA:
 # -- out of core, on dask arrays (any scheduler, dask.distributed included) --
 
 
-def block_moments(x, keep=None, *, shift, columns=None):
+def block_moments(
+    x, keep=None, *, shift, columns=None, fraction=1.0, nav_shape=None, block_info=None
+):
     """Count, column sums and Gram matrix of one navigation block.
 
     Parameters
@@ -250,6 +295,12 @@ def block_moments(x, keep=None, *, shift, columns=None):
         Pixels used (all when None).
     shift : ndarray of shape (n_used,)
     columns : None or ndarray of int of shape (n_used,)
+    fraction : float
+        Below 1, only the block's pixels in :func:`pca_sample` are used
+        (their flat index in ``nav_shape`` is found from ``block_info``).
+    nav_shape : None or tuple of int
+    block_info : None or dict
+        Given by :func:`dask.array.map_blocks`.
 
     Returns
     -------
@@ -259,19 +310,27 @@ def block_moments(x, keep=None, *, shift, columns=None):
     """
     nd = x.ndim - 1
     flat = x.reshape(-1, x.shape[-1])
-    if keep is not None:
-        flat = flat[keep.ravel()]
+    sel = None if keep is None else keep.ravel()
+    if fraction < 1:
+        loc = block_info[0]["array-location"][:nd]
+        grid = np.meshgrid(*(np.arange(a, b) for a, b in loc), indexing="ij")
+        picked = pca_sample(np.ravel_multi_index(grid, nav_shape).ravel(), fraction)
+        sel = picked if sel is None else sel & picked
+    rows = None if sel is None else np.flatnonzero(sel)
     if columns is not None:
-        flat = flat[:, columns]
+        # one gather of the used rows and columns
+        flat = flat[:, columns] if rows is None else flat[np.ix_(rows, columns)]
+        rows = None
     c = flat.shape[1]
+    n = flat.shape[0] if rows is None else len(rows)
     out = np.zeros((c + 2, c))
-    out[0, 0] = flat.shape[0]
-    if flat.shape[0]:
-        _accumulate(flat, shift, out[1], out[2:])
+    out[0, 0] = n
+    if n:
+        _accumulate(flat, shift, out[1], out[2:], rows)
     return out.reshape((1,) * nd + out.shape)
 
 
-def lazy_moments(data, keep=None, columns=None, shift=None):
+def lazy_moments(data, keep=None, columns=None, shift=None, fraction=1.0):
     """Summed :func:`block_moments` of a dask array, still lazy.
 
     Parameters
@@ -284,6 +343,9 @@ def lazy_moments(data, keep=None, columns=None, shift=None):
     shift : ndarray of shape (n_used,)
         Subtracted before the sums (a typical spectrum, e.g. the mean of one
         block), so the covariance loses no digits to a large mean.
+    fraction : float
+        Below 1, only the pixels in :func:`pca_sample` (and ``keep``) are
+        used; with ``keep`` given, fold the sample into it instead.
 
     Returns
     -------
@@ -298,22 +360,39 @@ def lazy_moments(data, keep=None, columns=None, shift=None):
     nd = data.ndim - 1
     n_used = data.shape[-1] if columns is None else len(columns)
     nav = tuple(range(nd))
-    args = [data, (*nav, nd)]
-    if keep is not None:
-        args += [keep, nav]
-    parts = da.blockwise(
-        block_moments,
-        (*nav, nd + 1, nd + 2),
-        *args,
-        new_axes={nd + 1: n_used + 2, nd + 2: n_used},
-        adjust_chunks={i: 1 for i in nav},
-        concatenate=True,
-        dtype=np.float64,
-        meta=np.empty((0,) * (nd + 2)),
-        shift=np.asarray(shift, dtype=np.float64),
-        columns=columns,
-    )
-    return parts.sum(axis=nav)
+    kwargs = {"shift": np.asarray(shift, dtype=np.float64), "columns": columns}
+    if keep is None:
+        # map_blocks: the block's position (block_info) picks its sample
+        chunks = tuple((1,) * len(c) for c in data.chunks[:nd])
+        parts = data.map_blocks(
+            block_moments,
+            new_axis=nd + 1,
+            chunks=(*chunks, (n_used + 2,), (n_used,)),
+            dtype=np.float64,
+            meta=np.empty((0,) * (nd + 2)),
+            fraction=fraction,
+            nav_shape=tuple(data.shape[:nd]),
+            **kwargs,
+        )
+    else:
+        if fraction < 1:
+            raise ValueError("with `keep`, fold the sample into it")
+        parts = da.blockwise(
+            block_moments,
+            (*nav, nd + 1, nd + 2),
+            data,
+            (*nav, nd),
+            keep,
+            nav,
+            new_axes={nd + 1: n_used + 2, nd + 2: n_used},
+            adjust_chunks={i: 1 for i in nav},
+            concatenate=True,
+            dtype=np.float64,
+            meta=np.empty((0,) * (nd + 2)),
+            **kwargs,
+        )
+    # wide tree: fewer tasks, each adding up to 8 (C + 2) x C sums
+    return parts.sum(axis=nav, split_every=8)
 
 
 def fit_from_moments(n_components, shift, moments):

@@ -31,6 +31,7 @@ import numpy as np
 from hyperspy_unmix._core import abundances as _ab
 from hyperspy_unmix._core.simplex import nfindr as _nfindr
 from hyperspy_unmix._nfindr_estimator import NFINDR
+from hyperspy_unmix._reduction import pca_sample, sample_fraction
 from hyperspy_unmix._unmixing_io import (
     aligned_data,
     array_order_axes,
@@ -65,6 +66,7 @@ def nfindr_unmix(
     random_state=None,
     navigation_mask=None,
     signal_mask=None,
+    max_pca_pixels=1_000_000,
     show_progressbar=None,
     lazy_output=None,
 ):
@@ -119,6 +121,17 @@ def nfindr_unmix(
         abundances and residual; masked channels are left out of the
         reduction, the abundances and the residual, but the endmember spectra
         keep all channels.
+    max_pca_pixels : None or int
+        The principal subspace (the covariance and the centre) is estimated
+        from at most about this many pixels: on larger maps from a fixed
+        pseudo-random subset of the unmasked pixels (the same for in-memory
+        and lazy data and for any chunking; no regular stride, which could
+        alias with a lattice period). Every pixel is still projected, can be
+        chosen as an endmember and gets abundances. A million spectra
+        estimate a covariance far more closely than the noise of one
+        endmember spectrum, and the exact covariance costs ``n * C**2`` flops,
+        the largest part of the work on large maps. None: every pixel; at
+        least 100 otherwise.
     show_progressbar : None or bool
         Lazy data: dask's progress bar (``dask.diagnostics.ProgressBar``,
         local schedulers; on a dask.distributed cluster use its dashboard or
@@ -164,6 +177,8 @@ def nfindr_unmix(
     check_choice(init, "init", _INITS)
     n_init = check_int(n_init, "n_init", minimum=1)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
+    if max_pca_pixels is not None:
+        max_pca_pixels = check_int(max_pca_pixels, "max_pca_pixels", minimum=100)
     if lazy_output is not None and not isinstance(lazy_output, bool):
         raise TypeError(f"`lazy_output` must be None or a bool, got {lazy_output!r}")
     if show_progressbar is not None and not isinstance(show_progressbar, bool):
@@ -212,6 +227,7 @@ def nfindr_unmix(
     if not lazy_in:
         _check_unmasked_finite(data.reshape(n_pix, n_ch), nav_keep, sig_keep)
 
+    fraction = sample_fraction(n_use, max_pca_pixels)
     progress = _progress(show_progressbar)
     # The denoised endmembers lie in the principal subspace, so on lazy data
     # the abundances follow from the pixels' projections kept from the score
@@ -222,11 +238,11 @@ def nfindr_unmix(
     proj = None
     if lazy_in:
         scores, pca, proj = _reduce_lazy(
-            data, nav_shape, n_ch, q, nav_keep, sig_keep, fused, progress
+            data, nav_shape, n_ch, q, nav_keep, sig_keep, fraction, fused, progress
         )
     else:
         # HyperSpy's decomposition on a throw-away signal
-        scores, pca = _reduce(signal, q, nav_keep, sig_keep)
+        scores, pca = _reduce(signal, q, nav_keep, sig_keep, fraction)
     _check_rank(pca.variance, q, data.dtype)
     cand = np.flatnonzero(nav_keep) if nav_keep is not None else None
     if cand is not None:
@@ -281,6 +297,7 @@ def nfindr_unmix(
         "random_state": random_state,
         "navigation_mask": None if navigation_mask is None else "given",
         "signal_mask": None if signal_mask is None else "given",
+        "max_pca_pixels": max_pca_pixels,
     }
     return build_result(
         signal,
@@ -339,7 +356,15 @@ def _check_unmasked_finite(flat, nav_keep, sig_keep):
         )
 
 
-def _reduce(signal, q, nav_keep, sig_keep):
+def _sample_rows(n_pix, nav_keep, fraction):
+    """Rows of the (unmasked) data matrix the covariance uses; None: all."""
+    if fraction >= 1:
+        return None
+    picked = pca_sample(np.arange(n_pix), fraction)
+    return np.flatnonzero(picked if nav_keep is None else picked[nav_keep])
+
+
+def _reduce(signal, q, nav_keep, sig_keep, fraction):
     """Centred PCA scores (n_pixels, q - 1) via HyperSpy's decomposition (in memory)."""
     import hyperspy.api as hs
 
@@ -357,7 +382,8 @@ def _reduce(signal, q, nav_keep, sig_keep):
     # `mean_`, so HyperSpy does not add anything back into the shared array.
     shallow = hs.signals.BaseSignal(data, axes=axes)
     nav_mask, sig_mask = mask_signals(signal, nav_keep, sig_keep)
-    est = CovariancePCA(q - 1)
+    n_pix = int(np.prod(data.shape[: signal.axes_manager.navigation_dimension]))
+    est = CovariancePCA(q - 1, rows=_sample_rows(n_pix, nav_keep, fraction))
     shallow.decomposition(
         algorithm=est,
         navigation_mask=nav_mask,
@@ -467,7 +493,9 @@ def _block_project(x, keep=None, *, W, columns, norms):
     return out.reshape(*shape, -1)
 
 
-def _reduce_lazy(data, nav_shape, n_ch, q, nav_keep, sig_keep, keep_proj, progress):
+def _reduce_lazy(
+    data, nav_shape, n_ch, q, nav_keep, sig_keep, fraction, keep_proj, progress
+):
     """Out-of-core centred PCA of a lazy signal and its scores.
 
     Two passes: the (C, C) moments, then the projections of every pixel on
@@ -490,19 +518,25 @@ def _reduce_lazy(data, nav_shape, n_ch, q, nav_keep, sig_keep, keep_proj, progre
     flat = _lazy_flat(data, nav_shape, n_ch)
     keep = _lazy_keep(nav_keep, nav_shape, flat)
     cols = None if sig_keep is None else np.flatnonzero(sig_keep)
+    keep_moments, f = keep, fraction
+    if nav_keep is not None and fraction < 1:
+        # the sample folded into the mask (already an input of every block)
+        picked = pca_sample(np.arange(nav_keep.size), fraction) & nav_keep
+        keep_moments, f = _lazy_keep(picked, nav_shape, flat), 1.0
     with progress():
         shift = _first_block_mean(flat, nav_keep, nav_shape, cols)
-        moments = lazy_moments(flat, keep, cols, shift).compute()
+        moments = lazy_moments(flat, keep_moments, cols, shift, f).compute()
+    bad_values = ValueError(
+        "`signal` contains NaN or infinite values"
+        + (" in its unmasked part" if nav_keep is not None else "")
+        + "; remove or mask them first"
+    )
     try:
         pca = fit_from_moments(q - 1, shift, moments)
     except ValueError as err:
         if "NaN" not in str(err):
             raise
-        raise ValueError(
-            "`signal` contains NaN or infinite values"
-            + (" in its unmasked part" if nav_keep is not None else "")
-            + "; remove or mask them first"
-        ) from None
+        raise bad_values from None
     V, centre = pca.components_, pca.centre_
     W = np.vstack([V, centre]) if keep_proj else V
     proj = _nav_blockwise(
@@ -517,9 +551,28 @@ def _reduce_lazy(data, nav_shape, n_ch, q, nav_keep, sig_keep, keep_proj, progre
     with progress():
         if keep_proj:
             (proj,) = dask.persist(proj)
-        raw = np.asarray(proj[..., : q - 1].compute())
+        raw = _gather(proj[..., : q - 1])
     scores = raw.reshape(-1, q - 1) - centre @ V.T
+    # with a sampled covariance, values outside the sample show up here only
+    if not np.isfinite(scores if nav_keep is None else scores[nav_keep]).all():
+        raise bad_values
     return scores, pca, proj if keep_proj else None
+
+
+def _gather(arr):
+    """A small dask array as numpy, each block sent straight to this process.
+
+    ``arr.compute()`` on a dask.distributed cluster first concatenates every
+    block on one worker (moving half of them between workers) and then sends
+    the whole; fetching the blocks and joining them here moves each once.
+    """
+    import dask
+
+    blocks = arr.to_delayed()
+    parts = np.empty(blocks.shape, dtype=object)
+    for i, part in zip(np.ndindex(blocks.shape), dask.compute(*blocks.ravel())):
+        parts[i] = part
+    return np.block(parts.tolist())
 
 
 def _endmember_spectra(data, nav_shape, n_ch, indices, r, nav_keep):

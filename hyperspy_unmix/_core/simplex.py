@@ -59,9 +59,14 @@ def _standardise(Y):
     scale.
     """
     Y = np.asarray(Y, dtype=np.float64)
-    centre = Y.mean(axis=0)
-    std = Y.std(axis=0)
-    scale = np.abs(Y).max() if Y.size else 0.0
+    # Written into Z in place (the score table of a large map is 100s of MB:
+    # no temporaries of its size but one), same arithmetic as Y.std.
+    Z = np.empty((Y.shape[0], Y.shape[1] + 1))
+    Z[:, 0] = 1.0
+    Zc = Z[:, 1:]
+    np.subtract(Y, Y.mean(axis=0), out=Zc)
+    std = np.sqrt(np.square(Zc).sum(axis=0) / max(Y.shape[0], 1))
+    scale = max(np.abs(Y.max()), np.abs(Y.min())) if Y.size else 0.0
     bad = ~(std > _RANK_TOL * max(scale, np.finfo(float).tiny))
     if np.any(bad):
         raise ValueError(
@@ -69,9 +74,7 @@ def _standardise(Y):
             f"{Y.shape[1]} dimensions: the data have rank < n_endmembers - 1 "
             "(ask for fewer endmembers)"
         )
-    Z = np.empty((Y.shape[0], Y.shape[1] + 1))
-    Z[:, 0] = 1.0
-    Z[:, 1:] = (Y - centre) / std
+    Zc /= std
     return Z
 
 
