@@ -3,6 +3,7 @@
 Not a ``bench_*`` case (the runner does not pick it up): run it by hand,
 
     python benchmarks/large_data.py [--quick] [--keep] [--part spectra|fft|both]
+                                    [--repeat N]
 
 It starts a ``LocalCluster`` of 2 worker processes (1 thread each, 1 GiB
 memory limit each), then
@@ -155,18 +156,43 @@ class Meter:
 
 
 def set_ratios(rows):
-    """Ratio of each nfindr step to the mean of its section's plain passes."""
+    """Ratio of each nfindr step to the plain passes just before and after it.
+
+    The machine is shared, so each step is compared with its neighbours in
+    time (the mean of the nearest plain pass on each side in its section).
+    """
     section = []
     for row in rows + [{"step": "section"}]:
         if row["step"] != "section":
             section.append(row)
             continue
-        plain = [r for r in section if r["step"].startswith("plain")]
-        for r in section:
-            if plain and r["step"].startswith("nfindr"):
+        for i, r in enumerate(section):
+            if not r["step"].startswith("nfindr"):
+                continue
+            before = [p for p in section[:i] if p["step"].startswith("plain")]
+            after = [p for p in section[i + 1 :] if p["step"].startswith("plain")]
+            plain = before[-1:] + after[:1]
+            if plain:
                 r["ratio"] = np.mean([p["seconds"] for p in plain]) / r["seconds"]
                 r["cpu_ratio"] = np.mean([p["cpu_s"] for p in plain]) / r["cpu_s"]
         section = []
+
+
+def median_ratios(rows):
+    """Median ratio (and range) of every nfindr step that ran more than once."""
+    by_step = {}
+    for row in rows:
+        if "ratio" in row:
+            by_step.setdefault(row["step"], []).append(row)
+    for step, runs in by_step.items():
+        if len(runs) < 2:
+            continue
+        r = [x["ratio"] for x in runs]
+        c = [x["cpu_ratio"] for x in runs]
+        print(
+            f"{step}: median ratio {np.median(r):.2f} (range {min(r):.2f}-"
+            f"{max(r):.2f}), median CPU ratio {np.median(c):.2f} over {len(r)} runs"
+        )
 
 
 def spectral_angles(found, true):
@@ -179,7 +205,7 @@ def spectral_angles(found, true):
     return r, c, ang[r, c]
 
 
-def run_spectra(client, cfg, workdir, rows, notes):
+def run_spectra(client, cfg, workdir, rows, notes, repeat=1):
     import dask.array as da
     import hyperspy.api as hs
 
@@ -213,7 +239,7 @@ def run_spectra(client, cfg, workdir, rows, notes):
     # the default covariance sample (max_pca_pixels=1e6 of the 4.7e6 pixels),
     # then every pixel, to show what the sample saves and what it costs
     runs = [("pixel", 1_000_000), ("denoised", 1_000_000), ("denoised", None)]
-    for estimate, max_pca in runs:
+    for estimate, max_pca in runs * repeat:
         out = workdir / f"unmixed_{estimate}.zspy"
         pca = "all pixels" if max_pca is None else f"{max_pca:.0e}"
         with Meter(client, rows, f"nfindr_unmix 4 ({estimate}, {pca}) + save", nbytes):
@@ -333,9 +359,10 @@ def table(rows, notes, limit):
     for note in notes:
         print(f"- {note}")
     print(
-        "ratio = wall time of the section's plain passes (mean) / wall time of the "
-        "step; CPU ratio = the same with CPU seconds of workers + client (the "
-        "machine is shared: wall times vary with other load, CPU times much less)"
+        "ratio = wall time of the plain passes just before and after (mean) / wall "
+        "time of the step; CPU ratio = the same with CPU seconds of workers + "
+        "client (the machine is shared: wall times vary with other load, CPU "
+        "times much less)"
     )
 
 
@@ -346,6 +373,9 @@ def main():
     parser.add_argument("--part", choices=("spectra", "fft", "both"), default="both")
     parser.add_argument("--dir", default="/tmp", help="where the data go")
     parser.add_argument("--memory-limit", default="1GiB")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run the spectrum-image steps N times"
+    )
     args = parser.parse_args()
     cfg = QUICK if args.quick else FULL
 
@@ -374,7 +404,7 @@ def main():
         with Client(cluster) as client:
             if args.part in ("spectra", "both"):
                 rows.append({"step": "section", "title": "== spectrum image =="})
-                run_spectra(client, cfg, workdir, rows, notes)
+                run_spectra(client, cfg, workdir, rows, notes, args.repeat)
             if args.part in ("fft", "both"):
                 rows.append({"step": "section", "title": "== sliding FFT =="})
                 run_fft(client, cfg, workdir, rows, notes)
@@ -386,6 +416,7 @@ def main():
     notes.append(f"cpus {os.cpu_count()}; data {kept}")
     set_ratios(rows)
     table(rows, notes, args.memory_limit)
+    median_ratios(rows)
 
 
 if __name__ == "__main__":

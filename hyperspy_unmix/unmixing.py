@@ -4,7 +4,9 @@ The pipeline, for a signal of ``n`` pixels and ``C`` channels and ``q``
 endmembers:
 
 1. reduction to ``q - 1`` centred principal components by an exact
-   covariance-eigh estimator: in memory through HyperSpy's own
+   covariance-eigh estimator (the covariance of at most ``max_pca_pixels``
+   pixels, a fixed pseudo-random sample on larger maps; every pixel is
+   projected): in memory through HyperSpy's own
    ``decomposition``, run on a throw-away signal sharing the data so the
    user's ``learning_results`` stay as they were; on lazy data as dask
    graphs (the ``(C, C)`` moments summed over navigation blocks, then the
@@ -685,6 +687,10 @@ def _block_unmix_projected(p, *, S, G, method, n_used):
     shape = p.shape[:-1]
     flat = p.reshape(-1, p.shape[-1])
     ok = np.isfinite(flat[:, -1])
+    if ok.all():  # no masked pixel: no copies in and out
+        c = flat[:, -2:-1] + flat[:, :-2] @ S.T
+        a, rr = _ab.from_projections(G, c, flat[:, -1], method, n_used)
+        return np.column_stack([a, rr]).reshape(*shape, q + 1)
     out = np.full((flat.shape[0], q + 1), np.nan)
     if ok.any():
         rows = flat[ok]

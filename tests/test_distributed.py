@@ -59,6 +59,25 @@ def test_nfindr_unmix_on_cluster_equals_eager(client):
     np.testing.assert_allclose(ab.sum(axis=0), 1.0, atol=1e-6)
 
 
+@pytest.mark.parametrize("estimate", ["pixel", "denoised"])
+def test_sampled_covariance_on_cluster_equals_eager(client, estimate):
+    # max_pca_pixels below the map size: the workers pick the sample of each
+    # block from its position (block_info), as the in-memory path does
+    s, _ = hu.data.spectrum_image(
+        (40, 36), n_channels=96, n_endmembers=3, random_state=5
+    )
+    kw = {"max_pca_pixels": 300, "endmember_estimate": estimate}
+    eager = hu.nfindr_unmix(s, 3, **kw)
+    res = hu.nfindr_unmix(_rechunk(s, (13, 20, -1)), 3, **kw)
+    np.testing.assert_array_equal(res.indices, eager.indices)
+    np.testing.assert_allclose(
+        np.asarray(res.endmembers.data), eager.endmembers.data, rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        res.abundances.data.compute(), eager.abundances.data, atol=1e-5
+    )
+
+
 def test_sliding_fft_on_cluster_equals_eager(client):
     img, _ = hu.data.multiphase_lattice((200, 230), n_phases=2, random_state=2)
     eager = hu.sliding_fft(img, window_size=32, step=12)

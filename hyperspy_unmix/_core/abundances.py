@@ -156,7 +156,7 @@ def _support_solution(G, c, S, sum_to_one):
 
 def _record(a, mu, rows, out, best):
     """Keep, per pixel, the candidate with the smallest KKT violation."""
-    viol = np.maximum(np.max(-a, axis=1), np.max(-mu, axis=1))
+    viol = -np.minimum(a.min(axis=1), mu.min(axis=1))
     better = viol < best[rows]
     out[rows[better]] = a[better]
     best[rows[better]] = viol[better]
@@ -328,5 +328,5 @@ def from_projections(G, c, xx, method, n_used):
     A = solve(G, c, method)
     if xx is None:
         return A, None
-    r2 = xx - 2.0 * np.einsum("ij,ij->i", A, c) + np.einsum("ij,jk,ik->i", A, G, A)
+    r2 = xx + np.einsum("ij,ij->i", A @ G - 2.0 * c, A)
     return A, np.sqrt(np.maximum(r2, 0.0) / n_used)
