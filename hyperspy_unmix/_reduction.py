@@ -391,8 +391,9 @@ def lazy_moments(data, keep=None, columns=None, shift=None, fraction=1.0):
             meta=np.empty((0,) * (nd + 2)),
             **kwargs,
         )
-    # wide tree: fewer tasks, each adding up to 8 (C + 2) x C sums
-    return parts.sum(axis=nav, split_every=8)
+    # A tree 8 wide along every axis: an int split_every is shared between the
+    # axes (8 -> 2**1.5 each: nearly one task per block for a 1-D grid).
+    return parts.sum(axis=nav, split_every=dict.fromkeys(nav, 8))
 
 
 def fit_from_moments(n_components, shift, moments):

@@ -554,7 +554,8 @@ def _reduce_lazy(
         if keep_proj:
             (proj,) = dask.persist(proj)
         raw = _gather(proj[..., : q - 1])
-    scores = raw.reshape(-1, q - 1) - centre @ V.T
+    scores = raw.reshape(-1, q - 1)  # joined here: ours to change in place
+    scores -= centre @ V.T
     # with a sampled covariance, values outside the sample show up here only
     if not np.isfinite(scores if nav_keep is None else scores[nav_keep]).all():
         raise bad_values
@@ -567,6 +568,7 @@ def _gather(arr):
     ``arr.compute()`` on a dask.distributed cluster first concatenates every
     block on one worker (moving half of them between workers) and then sends
     the whole; fetching the blocks and joining them here moves each once.
+    The result is a new array (``np.block`` copies, even a single block).
     """
     import dask
 

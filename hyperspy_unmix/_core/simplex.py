@@ -59,14 +59,17 @@ def _standardise(Y):
     scale.
     """
     Y = np.asarray(Y, dtype=np.float64)
-    # Written into Z in place (the score table of a large map is 100s of MB:
-    # no temporaries of its size but one), same arithmetic as Y.std.
-    Z = np.empty((Y.shape[0], Y.shape[1] + 1))
-    Z[:, 0] = 1.0
-    Zc = Z[:, 1:]
-    np.subtract(Y, Y.mean(axis=0), out=Zc)
-    std = np.sqrt(np.square(Zc).sum(axis=0) / max(Y.shape[0], 1))
-    scale = max(np.abs(Y.max()), np.abs(Y.min())) if Y.size else 0.0
+    n, d = Y.shape
+    # The score table of a large map is 100s of MB: two passes over it in
+    # blocks of rows (temporaries stay in cache), none of its size.
+    step = 1 << 16
+    centre = (np.ones(n) @ Y) / max(n, 1)
+    sq = np.zeros(d)
+    for start in range(0, n, step):
+        block = Y[start : start + step] - centre
+        sq += np.einsum("ij,ij->j", block, block)
+    std = np.sqrt(sq / max(n, 1))
+    scale = max(abs(Y.max()), abs(Y.min())) if Y.size else 0.0
     bad = ~(std > _RANK_TOL * max(scale, np.finfo(float).tiny))
     if np.any(bad):
         raise ValueError(
@@ -74,7 +77,12 @@ def _standardise(Y):
             f"{Y.shape[1]} dimensions: the data have rank < n_endmembers - 1 "
             "(ask for fewer endmembers)"
         )
-    Zc /= std
+    Z = np.empty((n, d + 1))
+    Z[:, 0] = 1.0
+    inv = 1.0 / std
+    for start in range(0, n, step):
+        stop = start + step
+        np.multiply(Y[start:stop] - centre, inv, out=Z[start:stop, 1:])
     return Z
 
 
