@@ -672,7 +672,7 @@ def _abundances_from_projections(proj, E, pca, method, sig_keep, lazy_output, pr
     q = E.shape[0]
     out = da.map_blocks(
         _block_unmix_projected,
-        proj,
+        _merge_rows(proj),
         S=S,
         G=Eu @ Eu.T,
         method=method,
@@ -681,6 +681,28 @@ def _abundances_from_projections(proj, E, pca, method, sig_keep, lazy_output, pr
         meta=np.empty((0,) * proj.ndim),
     )
     return _split(out, q, lazy_output, progress)
+
+
+def _merge_rows(proj, pixels=1 << 18):
+    """Projections in blocks of about ``pixels`` pixels (whole blocks merged).
+
+    They are ``q + 1`` numbers per pixel, so blocks of data-sized chunks are
+    small: merging them along the first navigation axis makes fewer solver
+    calls and tasks (per-call and per-task overheads dominate at that size).
+    """
+    nd = proj.ndim - 1
+    rows_max = max(
+        proj.chunksize[0], pixels // max(int(np.prod(proj.chunksize[1:nd])), 1)
+    )
+    merged, count = [], 0
+    for c in proj.chunks[0]:
+        if merged and count + c <= rows_max:
+            merged[-1] += c
+            count += c
+        else:
+            merged.append(c)
+            count = c
+    return proj.rechunk({0: tuple(merged)})
 
 
 def _block_unmix_projected(p, *, S, G, method, n_used):
