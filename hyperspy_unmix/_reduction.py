@@ -391,9 +391,26 @@ def lazy_moments(data, keep=None, columns=None, shift=None, fraction=1.0):
             meta=np.empty((0,) * (nd + 2)),
             **kwargs,
         )
-    # A tree 8 wide along every axis: an int split_every is shared between the
-    # axes (8 -> 2**1.5 each: nearly one task per block for a 1-D grid).
-    return parts.sum(axis=nav, split_every=dict.fromkeys(nav, 8))
+    return parts.sum(axis=nav, split_every=_fan_in(data.numblocks[:nd], n_used))
+
+
+def _fan_in(numblocks, n_used):
+    """Per-axis ``split_every`` of the moments' tree sum.
+
+    About 8 block sums per task (fewer when one is over 32 MiB, so that a
+    task holds at most ~256 MiB), counted over the navigation axes that have
+    several blocks. (An int ``split_every`` is shared between the axes: 8
+    gave a nearly binary tree, one task per block; and dask needs >= 2 on
+    every axis.)
+    """
+    size = (n_used + 2) * n_used * 8
+    total = int(np.clip((1 << 28) // size, 2, 8))
+    factors = dict.fromkeys(range(len(numblocks)), 2)
+    several = [i for i, n in enumerate(numblocks) if n > 1]
+    if several:
+        longest = max(several, key=lambda i: numblocks[i])
+        factors[longest] = max(2, total // 2 ** (len(several) - 1))
+    return factors
 
 
 def fit_from_moments(n_components, shift, moments):

@@ -639,7 +639,8 @@ def _abundances(
     out = _nav_blockwise(
         _block_unmix, flat, keep, q + 1, E=Eu, method=method, columns=cols
     )
-    return _split(out, q, lazy_output, progress)
+    # q + 1 numbers per pixel: fewer, larger output blocks to store
+    return _split(_merge_rows(out), q, lazy_output, progress)
 
 
 def _block_unmix(x, keep=None, *, E, method, columns):

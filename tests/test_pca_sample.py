@@ -149,3 +149,33 @@ def test_recorded_in_the_parameters(noisy):
     res = hu.nfindr_unmix(s, 3, max_pca_pixels=500)
     node = res.endmembers.metadata.hyperspy_unmix
     assert "500" in str(node)
+
+
+@pytest.mark.parametrize(
+    "numblocks, channels",
+    [((288, 1), 512), ((32, 32), 1024), ((32, 32), 4096), ((5,), 64), ((4, 4, 4), 8)],
+)
+def test_moment_tree_fan_in_is_bounded(numblocks, channels):
+    # an int split_every of 8 per axis made 8 x 8 = 64 sums of (C+2) x C
+    # float64 in one task on 2-D block grids (538 MB at C = 1024): workers died
+    from hyperspy_unmix._reduction import _fan_in
+
+    factors = _fan_in(numblocks, channels)
+    assert set(factors) == set(range(len(numblocks)))
+    assert all(f >= 2 for f in factors.values())
+    several = [i for i, n in enumerate(numblocks) if n > 1]
+    fan = int(np.prod([factors[i] for i in several]))
+    block = (channels + 2) * channels * 8
+    assert fan <= max(8, 2 ** len(several))
+    assert fan * block <= max(1 << 28, 2 ** len(several) * block)
+
+
+def test_lazy_moments_on_a_two_dimensional_block_grid():
+    rng = np.random.default_rng(1)
+    data = rng.random((64, 48, 6))
+    flat = data.reshape(-1, 6)
+    shift = flat[:5].mean(0)
+    m = lazy_moments(da.from_array(data, chunks=(4, 3, 6)), shift=shift).compute()
+    used = flat - shift
+    assert m[0, 0] == 64 * 48
+    np.testing.assert_allclose(m[2:], used.T @ used, rtol=1e-10)
