@@ -171,6 +171,9 @@ def test_displacement_arrows_reconstruct_descriptors(result):
     )
 
 
+# scikit-learn's NMF stops at its default 200 iterations on these
+# descriptors; what is tested is that the scores still follow the distortion
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("algorithm", ["NMF", "RPCA", "sklearn_pca"])
 def test_other_algorithms(lattice, algorithm):
     img, truth = lattice
