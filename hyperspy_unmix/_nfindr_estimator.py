@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from hyperspy_unmix._core import abundances as _ab
 from hyperspy_unmix._core.simplex import nfindr as _nfindr
-from hyperspy_unmix._reduction import CovariancePCA
+from hyperspy_unmix._reduction import CovariancePCA, pca_sample, sample_fraction
 from hyperspy_unmix._validation import check_choice, check_int
 
 
@@ -50,6 +50,11 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     n_init : int
     max_iter : int
     random_state : None, int or numpy.random.RandomState
+    max_pca_pixels : None or int
+        The principal subspace is estimated from at most about this many
+        samples (the fixed pseudo-random subset of
+        :func:`hyperspy_unmix.nfindr_unmix`, so both pick the same pixels of
+        an unmasked map); None: every sample; at least 100 otherwise.
 
     Attributes
     ----------
@@ -86,6 +91,7 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         n_init=1,
         max_iter=100,
         random_state=None,
+        max_pca_pixels=1_000_000,
     ):
         self.n_endmembers = n_endmembers
         self.abundances = abundances
@@ -94,6 +100,7 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.n_init = n_init
         self.max_iter = max_iter
         self.random_state = random_state
+        self.max_pca_pixels = max_pca_pixels
 
     def _check_params(self):
         q = check_int(self.n_endmembers, "n_endmembers", minimum=2)
@@ -104,6 +111,8 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         check_choice(self.init, "init", ("atgp", "random"))
         check_int(self.n_init, "n_init", minimum=1)
         check_int(self.max_iter, "max_iter", minimum=1)
+        if self.max_pca_pixels is not None:
+            check_int(self.max_pca_pixels, "max_pca_pixels", minimum=100)
         return q
 
     def fit(self, X, y=None):
@@ -121,7 +130,12 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             ensure_min_samples=q,
             ensure_min_features=q - 1,
         )
-        pca = CovariancePCA(q - 1).fit(X)
+        n = X.shape[0]
+        fraction = sample_fraction(n, self.max_pca_pixels)
+        rows = None
+        if fraction < 1:
+            rows = np.flatnonzero(pca_sample(np.arange(n), fraction))
+        pca = CovariancePCA(q - 1, rows=rows).fit(X)
         scores = pca.transform(X)
         found = _nfindr(
             scores,

@@ -63,6 +63,8 @@ def test_denoised_components_lie_in_the_principal_subspace():
         ({"init": "x"}, ValueError, "init"),
         ({"n_init": 0}, ValueError, "n_init"),
         ({"max_iter": 0}, ValueError, "max_iter"),
+        ({"max_pca_pixels": 99}, ValueError, "max_pca_pixels"),
+        ({"max_pca_pixels": 1.5}, TypeError, "max_pca_pixels"),
     ],
 )
 def test_bad_parameters(params, err, match):
@@ -96,3 +98,20 @@ def test_hyperspy_decomposition_with_nfindr():
     for f in factors.data:
         err = np.abs(truth.endmembers - f).max(axis=1).min()
         assert err < 1e-6 * truth.endmembers.max()
+
+
+def test_sampled_pca_matches_nfindr_unmix():
+    # the same fixed sample as nfindr_unmix: the same pixels of a 1 200-pixel
+    # map, the same denoised endmembers; and the sample is really used
+    from hyperspy_unmix import nfindr_unmix
+
+    s, _ = spectrum_image((30, 40), 48, 3, dose=1e4, random_state=3)
+    X = s.data.reshape(-1, 48)
+    kw = {"endmember_estimate": "denoised", "max_pca_pixels": 300}
+    est = NFINDR(3, **kw).fit(X)
+    res = nfindr_unmix(s, 3, **kw)
+    flat = np.ravel_multi_index(res.indices.T, (30, 40))
+    np.testing.assert_array_equal(est.indices_, flat)
+    np.testing.assert_allclose(est.components_, res.endmembers.data, rtol=1e-6)
+    full = NFINDR(3, endmember_estimate="denoised", max_pca_pixels=None).fit(X)
+    assert not np.allclose(full.components_, est.components_, rtol=1e-9)
