@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from hyperspy_unmix._core import abundances as _ab
 from hyperspy_unmix._core.simplex import nfindr as _nfindr
-from hyperspy_unmix._reduction import CovariancePCA, pca_sample, sample_fraction
+from hyperspy_unmix._reduction import CovariancePCA, sample_fraction, sample_rows
 from hyperspy_unmix._validation import check_choice, check_int
 
 
@@ -130,11 +130,8 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             ensure_min_samples=q,
             ensure_min_features=q - 1,
         )
-        n = X.shape[0]
-        fraction = sample_fraction(n, self.max_pca_pixels)
-        rows = None
-        if fraction < 1:
-            rows = np.flatnonzero(pca_sample(np.arange(n), fraction))
+        fraction = sample_fraction(X.shape[0], self.max_pca_pixels)
+        rows = sample_rows(X.shape[0], fraction)
         pca = CovariancePCA(q - 1, rows=rows).fit(X)
         scores = pca.transform(X)
         found = _nfindr(

@@ -33,6 +33,18 @@ def sample_fraction(n_used, max_pixels):
     return max_pixels / n_used
 
 
+def sample_rows(n, fraction, keep=None):
+    """Rows of a data matrix (of the ``keep`` pixels, in order) in the sample.
+
+    None when ``fraction >= 1`` (every row). ``keep`` (bool, ``n``) drops
+    masked pixels the way the unmasked data matrix does.
+    """
+    if fraction >= 1:
+        return None
+    picked = pca_sample(np.arange(n), fraction)
+    return np.flatnonzero(picked if keep is None else picked[keep])
+
+
 def pca_sample(index, fraction):
     """Which pixels (by flat navigation index) the covariance is estimated from.
 

@@ -473,24 +473,29 @@ def _feature_names(metric, j):
     return {"distance": d, "angle": a, "both": d + a}[metric]
 
 
-def _descriptor_signal(image, table, metric, desc):
+def _table_signal(table, row_name, title, names):
+    """A (rows | descriptors) Signal1D with index axes and descriptor names."""
     import hyperspy.api as hs
 
     s = hs.signals.Signal1D(
         np.ascontiguousarray(table),
         axes=[
-            index_axis(table.shape[0], "Atom index", navigate=True),
+            index_axis(table.shape[0], row_name, navigate=True),
             index_axis(table.shape[1], "Descriptor index", navigate=False),
         ],
     )
-    s.metadata.General.title = (
-        f"Neighbourhood descriptors of {image.metadata.General.title}"
-    )
-    s.metadata.set_item(
-        "hyperspy_unmix.descriptor_names",
+    s.metadata.General.title = title
+    s.metadata.set_item("hyperspy_unmix.descriptor_names", names)
+    return s
+
+
+def _descriptor_signal(image, table, metric, desc):
+    return _table_signal(
+        table,
+        "Atom index",
+        f"Neighbourhood descriptors of {image.metadata.General.title}",
         _feature_names(metric, desc["ideal_angles"].size),
     )
-    return s
 
 
 class _CovariancePCA:
@@ -635,20 +640,12 @@ def _decompose(s, algorithm, n_components, random_state):
 
 
 def _components_signal(image, factors, metric, j):
-    import hyperspy.api as hs
-
-    c = hs.signals.Signal1D(
-        np.ascontiguousarray(factors),
-        axes=[
-            index_axis(factors.shape[0], "Component index", navigate=True),
-            index_axis(factors.shape[1], "Descriptor index", navigate=False),
-        ],
+    return _table_signal(
+        factors,
+        "Component index",
+        f"Neighbourhood PCA components of {image.metadata.General.title}",
+        _feature_names(metric, j),
     )
-    c.metadata.General.title = (
-        f"Neighbourhood PCA components of {image.metadata.General.title}"
-    )
-    c.metadata.set_item("hyperspy_unmix.descriptor_names", _feature_names(metric, j))
-    return c
 
 
 class NeighborhoodPCAResult:

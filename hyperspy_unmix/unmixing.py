@@ -33,7 +33,7 @@ import numpy as np
 from hyperspy_unmix._core import abundances as _ab
 from hyperspy_unmix._core.simplex import nfindr as _nfindr
 from hyperspy_unmix._nfindr_estimator import NFINDR
-from hyperspy_unmix._reduction import pca_sample, sample_fraction
+from hyperspy_unmix._reduction import pca_sample, sample_fraction, sample_rows
 from hyperspy_unmix._unmixing_io import (
     aligned_data,
     array_order_axes,
@@ -358,14 +358,6 @@ def _check_unmasked_finite(flat, nav_keep, sig_keep):
         )
 
 
-def _sample_rows(n_pix, nav_keep, fraction):
-    """Rows of the (unmasked) data matrix the covariance uses; None: all."""
-    if fraction >= 1:
-        return None
-    picked = pca_sample(np.arange(n_pix), fraction)
-    return np.flatnonzero(picked if nav_keep is None else picked[nav_keep])
-
-
 def _reduce(signal, q, nav_keep, sig_keep, fraction):
     """Centred PCA scores (n_pixels, q - 1) via HyperSpy's decomposition (in memory)."""
     import hyperspy.api as hs
@@ -385,7 +377,7 @@ def _reduce(signal, q, nav_keep, sig_keep, fraction):
     shallow = hs.signals.BaseSignal(data, axes=axes)
     nav_mask, sig_mask = mask_signals(signal, nav_keep, sig_keep)
     n_pix = int(np.prod(data.shape[: signal.axes_manager.navigation_dimension]))
-    est = CovariancePCA(q - 1, rows=_sample_rows(n_pix, nav_keep, fraction))
+    est = CovariancePCA(q - 1, rows=sample_rows(n_pix, fraction, nav_keep))
     shallow.decomposition(
         algorithm=est,
         navigation_mask=nav_mask,
