@@ -18,8 +18,8 @@ from _timing import compare
 from scipy.spatial import cKDTree
 
 import hyperspy_unmix as hu
-from hyperspy_unmix import _atoms
-from hyperspy_unmix.neighborhoods import _descriptors_and_scores
+from hyperspy_unmix.neighborhoods import atoms as _atoms
+from hyperspy_unmix.neighborhoods._decompose import descriptors_and_scores
 
 
 def _rms(found, true):
@@ -51,7 +51,7 @@ def _ours_descriptors(image, positions, n_neighbors):
     known: descriptors (k-d tree, canonical order, edge and irregular
     exclusion), the feature table and HyperSpy's ``decomposition`` with the
     default algorithm, scores out."""
-    out = _descriptors_and_scores(
+    out = descriptors_and_scores(
         image,
         positions,
         n_neighbors,
@@ -64,7 +64,7 @@ def _ours_descriptors(image, positions, n_neighbors):
         max_deviation=0.6,
         random_state=None,
     )
-    return out[5]  # scores (N, 3)
+    return out.scores  # (N, 3)
 
 
 def cases(quick=False):

@@ -283,7 +283,7 @@ def run_fft(client, cfg, workdir, rows, notes):
     from scipy.optimize import linear_sum_assignment
 
     import hyperspy_unmix as hu
-    from hyperspy_unmix.windowing import SEGMENTATION_DEFAULTS
+    from hyperspy_unmix.phases import SEGMENTATION_DEFAULTS
 
     size, tile, lf = cfg["image"], cfg["tile"], cfg["label_factor"]
     labels = gen.lattice_truth(size, lf, SEED)

@@ -107,7 +107,7 @@ def run_atoms_only(path):
     import atomap.api  # noqa: F401  (its imports are not the analysis' memory)
     import hyperspy.api as hs
 
-    from hyperspy_unmix import _atoms
+    from hyperspy_unmix.neighborhoods import atoms as _atoms
 
     s = hs.load(path, lazy=True)
     rss0 = peak_rss_mb()

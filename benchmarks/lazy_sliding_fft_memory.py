@@ -49,7 +49,7 @@ def run(path, full):
     from scipy.optimize import linear_sum_assignment
 
     import hyperspy_unmix as hu
-    from hyperspy_unmix.windowing import SEGMENTATION_DEFAULTS
+    from hyperspy_unmix.phases import SEGMENTATION_DEFAULTS
 
     baseline = _rss_gib()
     t0 = time.perf_counter()

@@ -15,16 +15,16 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 # public name -> module that defines it
 _PUBLIC = {
-    "nfindr_unmix": "hyperspy_unmix.unmixing",
-    "NFINDR": "hyperspy_unmix.unmixing",
-    "UnmixingResult": "hyperspy_unmix.unmixing",
-    "sliding_fft": "hyperspy_unmix.windowing",
-    "segment_phases": "hyperspy_unmix.windowing",
-    "phase_maps": "hyperspy_unmix.windowing",
-    "phase_labels": "hyperspy_unmix.windowing",
-    "plot_phases": "hyperspy_unmix.windowing",
-    "neighborhood_pca": "hyperspy_unmix.neighborhoods",
-    "NeighborhoodPCAResult": "hyperspy_unmix.neighborhoods",
+    "nfindr_unmix": "hyperspy_unmix.unmixing.api",
+    "NFINDR": "hyperspy_unmix.unmixing.estimator",
+    "UnmixingResult": "hyperspy_unmix.unmixing.result",
+    "sliding_fft": "hyperspy_unmix.windowing.api",
+    "segment_phases": "hyperspy_unmix.phases",
+    "phase_maps": "hyperspy_unmix.phases",
+    "phase_labels": "hyperspy_unmix.phases",
+    "plot_phases": "hyperspy_unmix.phases",
+    "neighborhood_pca": "hyperspy_unmix.neighborhoods.api",
+    "NeighborhoodPCAResult": "hyperspy_unmix.neighborhoods.result",
     "Endmember": "hyperspy_unmix.components.endmember",
     "data": "hyperspy_unmix.data",
 }

@@ -88,3 +88,81 @@ def check_choice(value, name, choices):
         options = ", ".join(repr(c) for c in choices)
         raise ValueError(f"`{name}` must be one of {options}; got {value!r}")
     return value
+
+
+def check_float(value, name, *, minimum=None, maximum=None, strict_minimum=False):
+    """A finite real number within bounds (bools are refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be a number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"`{name}` must be finite, got {value!r}")
+    if minimum is not None:
+        if strict_minimum and value <= minimum:
+            raise ValueError(f"`{name}` must be > {minimum}, got {value!r}")
+        if not strict_minimum and value < minimum:
+            raise ValueError(f"`{name}` must be >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"`{name}` must be <= {maximum}, got {value!r}")
+    return value
+
+
+def check_bool(value, name, *, allow_none=False):
+    """True or False (numpy bools too); None only with ``allow_none``."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, (bool, np.bool_)):
+        want = "None, True or False" if allow_none else "True or False"
+        raise TypeError(f"`{name}` must be {want}, got {value!r}")
+    return bool(value)
+
+
+def check_random_state(value, name="random_state"):
+    """The package's one ``random_state`` convention, checked in one place.
+
+    None, a non-negative int, a :class:`numpy.random.Generator` or a
+    :class:`numpy.random.RandomState`; returned unchanged.
+    """
+    if value is None or isinstance(value, (np.random.Generator, np.random.RandomState)):
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"`{name}` must be None, an int, a numpy.random.Generator or a "
+            f"numpy.random.RandomState, got {value!r}"
+        )
+    if not 0 <= int(value) < 2**32:
+        raise ValueError(f"`{name}` must be an int in [0, 2**32), got {value!r}")
+    return value
+
+
+def storable_random_state(value):
+    """``random_state`` as a value metadata can hold (an int or None as is)."""
+    if value is None or isinstance(value, numbers.Integral):
+        return value if value is None else int(value)
+    return repr(value)
+
+
+def check_pair(value, name, *, minimum):
+    """An int or a pair of ints -> (y, x)."""
+    if isinstance(value, (tuple, list, np.ndarray)):
+        if len(value) != 2:
+            raise ValueError(f"`{name}` must be an int or a pair (y, x), got {value!r}")
+        return tuple(check_int(v, name, minimum=minimum) for v in value)
+    v = check_int(value, name, minimum=minimum)
+    return (v, v)
+
+
+def deprecated_alias(old_value, old_name, new_value, new_name, default):
+    """The value of a renamed keyword; the old name warns for one release."""
+    if old_value is None:
+        return new_value
+    import warnings
+
+    if new_value is not default and new_value != default:
+        raise TypeError(f"give `{new_name}` or its old name `{old_name}`, not both")
+    warnings.warn(
+        f"`{old_name}` is deprecated and will be removed in 0.3; use `{new_name}`",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return old_value

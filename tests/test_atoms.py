@@ -6,7 +6,7 @@ import pytest
 from scipy.spatial import cKDTree
 
 import hyperspy_unmix as hu
-from hyperspy_unmix import _atoms as A
+from hyperspy_unmix.neighborhoods import atoms as A
 
 
 @pytest.fixture(scope="module")

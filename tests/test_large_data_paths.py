@@ -157,18 +157,18 @@ def test_progressbar_on_request(noisy, capfd):
 
 
 def test_save_computes_each_block_once(noisy, tmp_path, monkeypatch):
-    from hyperspy_unmix import unmixing
+    from hyperspy_unmix._core import abundances
 
     s, _ = noisy
     res = hu.nfindr_unmix(lazy_copy(s, (10, 11)), 3)  # 3 x 4 blocks
     calls = []
-    real = unmixing._ab.unmix
+    real = abundances.unmix
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(unmixing._ab, "unmix", counting)
+    monkeypatch.setattr(abundances, "unmix", counting)
     with dask.config.set(scheduler="threads"):
         res.save(tmp_path / "r.zspy")
     assert len(calls) == 12  # abundances and residual from one pass

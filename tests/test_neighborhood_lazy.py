@@ -10,7 +10,7 @@ from dask.callbacks import Callback
 from scipy.spatial import cKDTree
 
 import hyperspy_unmix as hu
-from hyperspy_unmix import _atoms as A
+from hyperspy_unmix.neighborhoods import atoms as A
 
 TILE = 200
 

@@ -289,7 +289,7 @@ def test_warns_when_j_cuts_a_shell(lattice):
         ({"algorithm": "sparse_pca"}, ValueError, "algorithm"),
         ({"algorithm": object()}, TypeError, "algorithm"),
         ({"separation": 0}, ValueError, "separation"),
-        ({"separation": True}, ValueError, "separation"),
+        ({"separation": True}, TypeError, "separation"),
         ({"edge_margin": -1}, ValueError, "edge_margin"),
         ({"max_deviation": 0}, ValueError, "max_deviation"),
         ({"positions": np.zeros((10, 3))}, ValueError, "positions"),
@@ -357,12 +357,12 @@ def test_bad_component_and_method(result):
 def test_covariance_pca_estimator_in_blocks_matches_svd(monkeypatch):
     """The default PCA estimator (row blocks, covariance eigenvectors) gives
     the centred SVD's scores, components and variances."""
-    from hyperspy_unmix.neighborhoods import _CovariancePCA
+    import hyperspy_unmix._core.pca as pca
 
     rng = np.random.default_rng(3)
     X = rng.normal(size=(1000, 8)) @ rng.normal(size=(8, 8)) + 5.0
-    monkeypatch.setattr(_CovariancePCA, "_BLOCK", 97)  # 11 uneven blocks
-    est = _CovariancePCA(3)
+    monkeypatch.setattr(pca, "_BLOCK_ROWS", 97)  # 11 uneven blocks
+    est = pca.CovariancePCA(3, all_variances=True, blas_threads=1)
     scores = est.fit_transform(X)
     Xc = X - X.mean(axis=0)
     u, s, vt = np.linalg.svd(Xc, full_matrices=False)

@@ -5,12 +5,8 @@ import numpy as np
 import pytest
 
 import hyperspy_unmix as hu
-from hyperspy_unmix._reduction import (
-    CovariancePCA,
-    lazy_moments,
-    pca_sample,
-    sample_fraction,
-)
+from hyperspy_unmix._core.blockwise import lazy_moments
+from hyperspy_unmix._core.pca import CovariancePCA, pca_sample, sample_fraction
 from hyperspy_unmix.data import spectrum_image
 
 
@@ -158,7 +154,7 @@ def test_recorded_in_the_parameters(noisy):
 def test_moment_tree_fan_in_is_bounded(numblocks, channels):
     # an int split_every of 8 per axis made 8 x 8 = 64 sums of (C+2) x C
     # float64 in one task on 2-D block grids (538 MB at C = 1024): workers died
-    from hyperspy_unmix._reduction import _fan_in
+    from hyperspy_unmix._core.blockwise import _fan_in
 
     factors = _fan_in(numblocks, channels)
     assert set(factors) == set(range(len(numblocks)))

@@ -9,13 +9,13 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.optimize import linear_sum_assignment
 
 import hyperspy_unmix as hu
-from hyperspy_unmix.windowing import (
+from hyperspy_unmix.phases import (
     phase_labels,
     phase_maps,
     plot_phases,
     segment_phases,
-    sliding_fft,
 )
+from hyperspy_unmix.windowing import sliding_fft
 
 
 def window_truth(labels, window, step):

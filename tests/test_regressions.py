@@ -42,18 +42,19 @@ def test_phase_maps_refuse_results_that_are_not_from_a_sliding_fft():
     with pytest.raises(ValueError, match="`result` must be the unmixing of a sliding"):
         hu.phase_maps(res, image)
     with pytest.raises(ValueError, match="sliding FFT"):
-        res.abundances_on_image(image)
+        with pytest.warns(DeprecationWarning, match="phase_maps"):
+            res.abundances_on_image(image)
 
 
 def test_segment_phases_checks_n_phases_first(monkeypatch):
-    import hyperspy_unmix.windowing as windowing
+    import hyperspy_unmix.phases as phases
 
     def no_fft(*args, **kwargs):  # pragma: no cover - must not be reached
         raise AssertionError("sliding_fft ran before n_phases was checked")
 
-    monkeypatch.setattr(windowing, "sliding_fft", no_fft)
+    monkeypatch.setattr(phases, "sliding_fft", no_fft)
     image = hs.signals.Signal2D(np.zeros((64, 64), dtype=np.float32))
     with pytest.raises(ValueError, match="`n_phases` must be >= 2"):
-        windowing.segment_phases(image, 1, window_size=32, step=16)
+        phases.segment_phases(image, 1, window_size=32, step=16)
     with pytest.raises(TypeError, match="`n_phases` must be an integer"):
-        windowing.segment_phases(image, 2.5, window_size=32, step=16)
+        phases.segment_phases(image, 2.5, window_size=32, step=16)

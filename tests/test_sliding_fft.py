@@ -273,7 +273,7 @@ def test_save_and_load(tmp_path):
         (dict(workers=0), ValueError, "workers"),
         (dict(chunks=0), ValueError, "chunks"),
         (dict(chunks=(2, 2, 2)), ValueError, "chunks"),
-        (dict(tukey_alpha=True), ValueError, "tukey_alpha"),
+        (dict(tukey_alpha=True), TypeError, "tukey_alpha"),
         (dict(allow_gaps=1), TypeError, "allow_gaps"),
         (dict(memory_limit=1000), MemoryError, "lazy_output=True"),
     ],

@@ -340,9 +340,10 @@ def test_non_uniform_signal_axis_carried_over(clean):
         (lambda s: nfindr_unmix(s, 3, init="kmeans"), ValueError, "init"),
         (lambda s: nfindr_unmix(s, 3, n_init=0), ValueError, "n_init"),
         (lambda s: nfindr_unmix(s, 3, max_iter=0), ValueError, "max_iter"),
+        (lambda s: nfindr_unmix(s, 3, neighborhood=-1), ValueError, "neighborhood"),
         (lambda s: nfindr_unmix(s, 3, neighbourhood=-1), ValueError, "neighbourhood"),
         (lambda s: nfindr_unmix(s, 3, lazy_output="yes"), TypeError, "lazy_output"),
-        (lambda s: nfindr_unmix(s, 3, random_state="x"), ValueError, "random_state"),
+        (lambda s: nfindr_unmix(s, 3, random_state="x"), TypeError, "random_state"),
         (lambda s: nfindr_unmix(s.data, 3), TypeError, "signal"),
         (lambda s: nfindr_unmix(s.inav[0, 0], 3), ValueError, "navigation"),
         (

@@ -6,7 +6,7 @@ import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
 import hyperspy_unmix as hu
-from hyperspy_unmix.windowing import phase_maps
+from hyperspy_unmix.phases import phase_maps
 
 WINDOW, STEP = 32, 8
 

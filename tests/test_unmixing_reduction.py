@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hyperspy_unmix._reduction import CovariancePCA
+from hyperspy_unmix._core.pca import CovariancePCA
 
 
 def svd_reference(X, k):

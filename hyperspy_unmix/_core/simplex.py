@@ -222,7 +222,7 @@ def nfindr(
         Number of random starts (``init="random"`` only).
     max_iter : int
         Maximum number of sweeps over the vertices.
-    random_state : None, int or numpy.random.RandomState
+    random_state : None, int, numpy.random.Generator or numpy.random.RandomState
         Seeds the random starts.
 
     Returns
@@ -255,9 +255,11 @@ def nfindr(
             starts = [_atgp(Z, q)]
         elif init == "random":
             # imported here: scikit-learn takes seconds to import, ATGP needs none
-            from sklearn.utils import check_random_state
+            rng = random_state
+            if not isinstance(rng, np.random.Generator):
+                from sklearn.utils import check_random_state
 
-            rng = check_random_state(random_state)
+                rng = check_random_state(random_state)
             starts = [_random_start(Z, q, rng) for _ in range(int(n_init))]
         else:
             raise ValueError(

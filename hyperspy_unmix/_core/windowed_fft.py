@@ -364,3 +364,67 @@ def _post_process(patterns, dc, normalize):
             raise ValueError(f"`normalize` must be one of {NORMALIZATIONS} or None")
         scale = np.divide(1.0, norm, out=np.zeros_like(norm), where=norm != 0)
         flat *= scale[:, None].astype(np.float32)
+
+
+# -- lazily, on dask arrays ---------------------------------------------------
+
+
+def lazy_sliding_fft(data, kernel, window_shape, step, crop_shape, per_chunk):
+    """Dask array of the stack, computed block by block from image tiles.
+
+    The image is rechunked into tiles holding the origins of a block of
+    windows (a multiple of the step), each tile is extended by the
+    ``window - step`` pixels that its last windows reach into the next tile
+    (``dask.array.overlap`` with an asymmetric depth, no boundary padding),
+    and every extended tile gives exactly its block of the output.
+
+    Parameters
+    ----------
+    data : dask.array.Array of shape (*lead, ny, nx)
+    kernel : callable
+        :func:`sliding_fft_array` with its options bound; called with
+        ``workers=1`` per block (dask runs blocks in parallel).
+    window_shape, step, crop_shape : (int, int)
+    per_chunk : (int, int)
+        Windows per output chunk along y and x.
+    """
+    import dask.array as da
+
+    if not isinstance(data, da.Array):
+        data = da.from_array(data, chunks="auto")
+    k = data.ndim - 2
+    grid = output_shape(data.shape, window_shape, step, crop_shape)[k : k + 2]
+    tiles, out_chunks = [], []
+    for axis in range(2):
+        # A tile must be at least as long as the overlap it lends to the
+        # previous one (window - step); the last tile always holds a window.
+        w, st, n = window_shape[axis], step[axis], grid[axis]
+        per = min(max(per_chunk[axis], -(-max(w - st, 0) // st), 1), n)
+        sizes = [per] * (n // per) + ([n % per] if n % per else [])
+        out_chunks.append(tuple(sizes))
+        rows = [s * step[axis] for s in sizes]
+        rows[-1] = data.shape[k + axis] - sum(rows[:-1])  # trailing pixels too
+        tiles.append(tuple(rows))
+    data = data.rechunk(data.chunks[:k] + tuple(tiles))
+    depth = {i: 0 for i in range(k)}
+    depth[k] = (0, max(0, window_shape[0] - step[0]))
+    depth[k + 1] = (0, max(0, window_shape[1] - step[1]))
+    extended = da.overlap.overlap(data, depth=depth, boundary="none")
+    return da.map_blocks(
+        _lazy_block,
+        extended,
+        kernel=kernel,
+        dtype=np.float32,
+        chunks=data.chunks[:k]
+        + tuple(out_chunks)
+        + ((crop_shape[0],), (crop_shape[1],)),
+        new_axis=[k + 2, k + 3],
+        meta=np.empty((0,) * (k + 4), dtype=np.float32),
+    )
+
+
+def _lazy_block(tile, kernel):
+    if not np.all(np.isfinite(tile)):
+        raise ValueError("`image` contains NaN or infinite values")
+    # dask already runs blocks in parallel: one thread per block.
+    return kernel(tile, workers=1)

@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from hyperspy_unmix._validation import check_int
+from hyperspy_unmix._validation import check_float, check_int  # noqa: F401 (re-export)
 
 
 def as_rng(random_state):
@@ -32,20 +32,3 @@ def check_shape(shape, name="shape", *, minimum=1, maximum=None):
             f"`{name}` must be a pair of integers (ny, nx), got {len(shape)} values"
         )
     return tuple(check_int(n, name, minimum=minimum, maximum=maximum) for n in shape)
-
-
-def check_float(value, name, *, minimum=None, maximum=None, strict_minimum=False):
-    """A finite real number within bounds."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"`{name}` must be a number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"`{name}` must be finite, got {value}")
-    if minimum is not None:
-        if strict_minimum and value <= minimum:
-            raise ValueError(f"`{name}` must be > {minimum}, got {value}")
-        if not strict_minimum and value < minimum:
-            raise ValueError(f"`{name}` must be >= {minimum}, got {value}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"`{name}` must be <= {maximum}, got {value}")
-    return value

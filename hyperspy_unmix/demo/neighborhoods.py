@@ -138,7 +138,7 @@ def _refinement_costs():
     from scipy.spatial import cKDTree
 
     import hyperspy_unmix as hu
-    from hyperspy_unmix import _atoms
+    from hyperspy_unmix.neighborhoods import atoms as _atoms
 
     img, truth = hu.data.distorted_lattice(shape=(256, 256), random_state=1)
     found = _atoms.find_atoms(img.data, 4)

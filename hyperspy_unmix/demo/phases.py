@@ -37,7 +37,7 @@ def _synthetic(out_dir, n_phases, window, step, noise, seed):
     import matplotlib.pyplot as plt
 
     import hyperspy_unmix as hu
-    from hyperspy_unmix.windowing import phase_labels, plot_phases, segment_phases
+    from hyperspy_unmix.phases import phase_labels, plot_phases, segment_phases
 
     image, truth = hu.data.multiphase_lattice(
         (512, 512), n_phases=n_phases, noise=noise, random_state=seed
@@ -122,7 +122,7 @@ def _mores2(out_dir):
     import matplotlib.pyplot as plt
 
     import hyperspy_unmix as hu
-    from hyperspy_unmix.windowing import phase_maps, plot_phases, segment_phases
+    from hyperspy_unmix.phases import phase_maps, plot_phases, segment_phases
 
     image = hu.data.mores2_image()
     # Atom columns ~22 px apart: a 128 px window holds ~6 periods, and the

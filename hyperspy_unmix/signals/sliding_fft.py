@@ -2,10 +2,10 @@
 
 from hyperspy.signals import LazySignal2D, Signal2D
 
-from hyperspy_unmix.signals import _docs
+from hyperspy_unmix.signals._methods import UnmixMixin
 
 
-class SlidingFFT(Signal2D):
+class SlidingFFT(UnmixMixin, Signal2D):
     """A stack of local FFT magnitudes made by :func:`hyperspy_unmix.sliding_fft`.
 
     Unmixing it with :meth:`nfindr_unmix` gives the phases' FFT patterns
@@ -13,13 +13,6 @@ class SlidingFFT(Signal2D):
     """
 
     _signal_type = "sliding_fft"
-
-    def nfindr_unmix(self, n_endmembers, **kwargs):
-        from hyperspy_unmix.unmixing import nfindr_unmix
-
-        return nfindr_unmix(self, n_endmembers, **kwargs)
-
-    nfindr_unmix.__doc__ = _docs.NFINDR_UNMIX
 
 
 class LazySlidingFFT(SlidingFFT, LazySignal2D):

@@ -2,10 +2,10 @@
 
 from hyperspy.signals import LazySignal1D, Signal1D
 
-from hyperspy_unmix.signals import _docs
+from hyperspy_unmix.signals._methods import UnmixMixin
 
 
-class SpectralMap(Signal1D):
+class SpectralMap(UnmixMixin, Signal1D):
     """A map of spectra that can be unmixed into endmembers and abundances.
 
     Set it with ``s.set_signal_type("spectral_map")`` on any
@@ -14,13 +14,6 @@ class SpectralMap(Signal1D):
 
     _signal_type = "spectral_map"
     _alias_signal_types = ["spectrum_image"]
-
-    def nfindr_unmix(self, n_endmembers, **kwargs):
-        from hyperspy_unmix.unmixing import nfindr_unmix
-
-        return nfindr_unmix(self, n_endmembers, **kwargs)
-
-    nfindr_unmix.__doc__ = _docs.NFINDR_UNMIX
 
 
 class LazySpectralMap(SpectralMap, LazySignal1D):

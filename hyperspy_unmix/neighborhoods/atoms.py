@@ -22,6 +22,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from hyperspy_unmix._core.refinement import refine_center_of_mass
+from hyperspy_unmix._signal_io import is_lazy
 
 #: Peak-finder separation as a fraction of the nearest-neighbour distance.
 #: ``peak_local_max`` keeps peaks more than ``separation`` apart in the
@@ -109,11 +110,6 @@ def _atomap_find(data, separation, threshold_rel):
 
 def _tile_starts(size, core):
     return list(range(0, size, core))
-
-
-def is_lazy(data):
-    """Whether ``data`` is a dask array (without importing dask for numpy)."""
-    return type(data).__module__.split(".")[0] == "dask"
 
 
 def tile_core(shape, separation, tile_size="auto"):

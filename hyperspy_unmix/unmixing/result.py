@@ -1,8 +1,25 @@
 """``UnmixingResult``: endmembers, abundances and residual of an unmixing."""
 
+from __future__ import annotations
+
+import warnings
 from pathlib import Path
 
 import numpy as np
+
+from hyperspy_unmix._signal_io import (
+    add_provenance,
+    axis_label,
+    computed,
+    copy_axis,
+    index_axis,
+    is_lazy,
+    make_signal,
+    result_metadata,
+    with_data,
+)
+
+INDEX_AXIS = "Endmember index"
 
 _PARTS = ("endmembers", "abundances", "residual")
 _RESULT_NODE = "hyperspy_unmix.result"
@@ -101,7 +118,7 @@ class UnmixingResult:
         """
         paths = self._paths(path)
         parts = {part: getattr(self, part) for part in _PARTS}
-        lazy = [part for part, s in parts.items() if s._lazy]
+        lazy = [part for part, s in parts.items() if is_lazy(s)]
         if len(lazy) > 1:
             # Lazy abundances and residual come from the same pass over the
             # data: compute them together once ((q + 1) numbers per pixel,
@@ -110,7 +127,7 @@ class UnmixingResult:
 
             arrays = dask.persist(*(parts[part].data for part in lazy))
             for part, data in zip(lazy, arrays):
-                parts[part] = parts[part]._deepcopy_with_new_data(data)
+                parts[part] = with_data(parts[part], data)
         for part, p in paths.items():
             parts[part].save(p, overwrite=overwrite, **kwargs)
         return paths
@@ -162,9 +179,7 @@ class UnmixingResult:
                 "`as_components` needs 1-D endmember spectra; these have signal "
                 f"shape {self.endmembers.axes_manager.signal_shape}"
             )
-        A = self.abundances.data
-        if hasattr(A, "compute"):
-            A = A.compute()
+        A = computed(self.abundances.data)
         comps = []
         for k in range(self.n_endmembers):
             c = Endmember(self.endmembers.inav[k], abundance=float(np.nanmean(A[k])))
@@ -183,54 +198,29 @@ class UnmixingResult:
                 c.abundance.map["is_set"][:] = True
         return comps
 
-    # -- sliding-FFT stacks: phases on the image ------------------------------
+    # -- sliding-FFT stacks: kept for one release ------------------------------
     def abundances_on_image(self, image, *, order=1):
-        """Abundance maps interpolated from window centres onto image pixels.
-
-        For the unmixing of a :func:`hyperspy_unmix.sliding_fft` stack (the
-        abundances' signal axes are the window centres); delegates to
-        :func:`hyperspy_unmix.windowing.phase_maps`.
-
-        Parameters
-        ----------
-        image : hyperspy.signal.BaseSignal
-            The image (or image stack) the stack was made from; only its axes
-            are used.
-        order : {0, 1, 3}
-            Interpolation order (nearest, bilinear, cubic); bilinear keeps
-            fully constrained abundances non-negative and summing to one.
-
-        Returns
-        -------
-        hyperspy.signals.Signal2D
-            Data shape ``(n_endmembers, *image_navigation_shape, height,
-            width)``, the image's signal axes.
-        """
-        from hyperspy_unmix.windowing import phase_maps
-
-        return phase_maps(self, image, order=order)
+        """Deprecated: use :func:`hyperspy_unmix.phase_maps` (removed in 0.3)."""
+        return self._phases("phase_maps")(self, image, order=order)
 
     def plot_phases(self, image, **kwargs):
-        """The image with its phases overlaid, beside the phases' FFT patterns.
+        """Deprecated: use :func:`hyperspy_unmix.plot_phases` (removed in 0.3)."""
+        return self._phases("plot_phases")(self, image, **kwargs)
 
-        For the unmixing of a :func:`hyperspy_unmix.sliding_fft` stack;
-        delegates to :func:`hyperspy_unmix.windowing.plot_phases`.
+    @staticmethod
+    def _phases(name):
+        # The one import that runs upwards (result -> phases), kept only for
+        # these two deprecated methods; the import-graph test lists it.
+        from hyperspy_unmix import phases
 
-        Parameters
-        ----------
-        image : hyperspy.signal.BaseSignal
-            The single image the stack was made from.
-        **kwargs
-            ``alpha``, ``cmap``, ``figsize``: see
-            :func:`hyperspy_unmix.windowing.plot_phases`.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-        """
-        from hyperspy_unmix.windowing import plot_phases
-
-        return plot_phases(self, image, **kwargs)
+        method = "abundances_on_image" if name == "phase_maps" else name
+        warnings.warn(
+            f"`UnmixingResult.{method}` is deprecated and will be removed in "
+            f"0.3; use `hyperspy_unmix.{name}(result, image)`",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return getattr(phases, name)
 
     # -- plotting -------------------------------------------------------------
     def plot(self, max_columns=4):
@@ -248,10 +238,8 @@ class UnmixingResult:
         fig, axs = plt.subplots(
             2 * nblocks, ncol, figsize=(3.0 * ncol, 5.2 * nblocks), squeeze=False
         )
-        A = self.abundances.data
-        if hasattr(A, "compute"):
-            A = A.compute()
-        E = self.endmembers.data
+        A = computed(self.abundances.data)
+        E = computed(self.endmembers.data)
         for k in range(nblocks * ncol):
             ax_e = axs[2 * (k // ncol), k % ncol]
             ax_a = axs[2 * (k // ncol) + 1, k % ncol]
@@ -285,17 +273,11 @@ class UnmixingResult:
             ax.axvline(axes[0].axis[idx[0]], color="r", lw=1)
 
 
-def _label(axis):
-    units = axis.units if isinstance(axis.units, str) else ""
-    name = axis.name if isinstance(axis.name, str) else ""
-    return f"{name} ({units})" if units else name
-
-
 def _plot_array(ax, data, axes, vmin=None):
     """A line (1-D) or an image (2-D) on calibrated axes; None for a line."""
     if data.ndim == 1:
         ax.plot(axes[0].axis, data)
-        ax.set_xlabel(_label(axes[0]))
+        ax.set_xlabel(axis_label(axes[0]))
         return None
     if data.ndim == 2:
         x, y = axes[0].axis, axes[1].axis
@@ -307,8 +289,56 @@ def _plot_array(ax, data, axes, vmin=None):
             vmin=vmin,
             interpolation="nearest",
         )
-        ax.set_xlabel(_label(axes[0]))
-        ax.set_ylabel(_label(axes[1]))
+        ax.set_xlabel(axis_label(axes[0]))
+        ax.set_ylabel(axis_label(axes[1]))
         return im
     ax.text(0.5, 0.5, f"{data.ndim}-D", ha="center", transform=ax.transAxes)
     return None
+
+
+def build_result(
+    signal,
+    endmembers,
+    abundances,
+    residual,
+    *,
+    indices,
+    volume,
+    n_iter,
+    explained_variance,
+    parameters,
+):
+    """The :class:`UnmixingResult` with calibrated, titled, documented signals."""
+    am = signal.axes_manager
+    q = endmembers.shape[0]
+    title = signal.metadata.General.title
+    signal_type = signal.metadata.get_item("Signal.signal_type", "")
+    sig_axes = [copy_axis(ax, False) for ax in am.signal_axes[::-1]]
+    nav_axes = [copy_axis(ax, False) for ax in am.navigation_axes[::-1]]
+
+    e = make_signal(
+        endmembers,
+        [index_axis(q, INDEX_AXIS), *sig_axes],
+        result_metadata(signal, f"Endmembers of {title}"),
+        signal_type,
+    )
+    a = make_signal(
+        abundances,
+        [index_axis(q, INDEX_AXIS), *nav_axes],
+        result_metadata(signal, f"Abundances of {title}"),
+        "",
+    )
+    r = make_signal(
+        residual, nav_axes, result_metadata(signal, f"Residual of {title}"), ""
+    )
+    for s in (e, a, r):
+        add_provenance(s, "nfindr_unmix", parameters)
+    return UnmixingResult(
+        endmembers=e,
+        abundances=a,
+        residual=r,
+        indices=indices,
+        volume=volume,
+        n_iter=n_iter,
+        explained_variance=explained_variance,
+    )

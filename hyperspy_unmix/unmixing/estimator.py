@@ -9,9 +9,9 @@ from sklearn.base import (
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from hyperspy_unmix._core import abundances as _ab
-from hyperspy_unmix._core.simplex import nfindr as _nfindr
-from hyperspy_unmix._reduction import CovariancePCA, sample_fraction, sample_rows
-from hyperspy_unmix._validation import check_choice, check_int
+from hyperspy_unmix._core.pca import CovariancePCA, sample_fraction, sample_rows
+from hyperspy_unmix._validation import check_int
+from hyperspy_unmix.unmixing._pipeline import Reduction, check_options, fit_endmembers
 
 
 class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -49,7 +49,7 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     init : {"atgp", "random"}
     n_init : int
     max_iter : int
-    random_state : None, int or numpy.random.RandomState
+    random_state : None, int, numpy.random.Generator or numpy.random.RandomState
     max_pca_pixels : None or int
         The principal subspace is estimated from at most about this many
         samples (the fixed pseudo-random subset of
@@ -104,16 +104,16 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     def _check_params(self):
         q = check_int(self.n_endmembers, "n_endmembers", minimum=2)
-        check_choice(self.abundances, "abundances", _ab.METHODS)
-        check_choice(
-            self.endmember_estimate, "endmember_estimate", ("pixel", "denoised")
+        opts = check_options(
+            abundances=self.abundances,
+            endmember_estimate=self.endmember_estimate,
+            init=self.init,
+            n_init=self.n_init,
+            max_iter=self.max_iter,
+            random_state=self.random_state,
+            max_pca_pixels=self.max_pca_pixels,
         )
-        check_choice(self.init, "init", ("atgp", "random"))
-        check_int(self.n_init, "n_init", minimum=1)
-        check_int(self.max_iter, "max_iter", minimum=1)
-        if self.max_pca_pixels is not None:
-            check_int(self.max_pca_pixels, "max_pca_pixels", minimum=100)
-        return q
+        return q, opts
 
     def fit(self, X, y=None):
         """Find the endmembers of ``X`` (n_samples, n_features).
@@ -122,7 +122,7 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         -------
         self
         """
-        q = self._check_params()
+        q, opts = self._check_params()
         X = validate_data(
             self,
             X,
@@ -130,26 +130,23 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             ensure_min_samples=q,
             ensure_min_features=q - 1,
         )
-        fraction = sample_fraction(X.shape[0], self.max_pca_pixels)
-        rows = sample_rows(X.shape[0], fraction)
-        pca = CovariancePCA(q - 1, rows=rows).fit(X)
-        scores = pca.transform(X)
-        found = _nfindr(
-            scores,
+
+        def reduce():
+            fraction = sample_fraction(X.shape[0], opts.max_pca_pixels)
+            pca = CovariancePCA(q - 1, rows=sample_rows(X.shape[0], fraction)).fit(X)
+            return Reduction(pca.transform(X), pca)
+
+        fit = fit_endmembers(
+            reduce,
+            lambda rows: np.asarray(X[rows], dtype=np.float64),
             q,
-            init=self.init,
-            n_init=self.n_init,
-            max_iter=self.max_iter,
-            random_state=self.random_state,
+            opts,
+            dtype=X.dtype,
         )
-        E = np.asarray(X[found.indices], dtype=np.float64)
-        if self.endmember_estimate == "denoised":
-            V = pca.components_
-            E = pca.centre_ + ((E - pca.centre_) @ V.T) @ V
-        self.components_ = E
-        self.indices_ = found.indices
-        self.volume_ = found.volume
-        self.n_iter_ = found.n_iter
+        self.components_ = fit.spectra
+        self.indices_ = fit.rows
+        self.volume_ = fit.volume
+        self.n_iter_ = fit.n_iter
         return self
 
     @property

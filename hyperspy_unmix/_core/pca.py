@@ -1,18 +1,15 @@
-"""Centred PCA by the covariance (or Gram) eigen-decomposition, for HyperSpy.
+"""The one principal-subspace estimator of the package: centred PCA by the
+covariance (or Gram) eigen-decomposition.
 
 ``CovariancePCA`` is a scikit-learn style estimator that HyperSpy's own
 ``s.decomposition(algorithm=...)`` accepts, in memory and lazily (its
 ``partial_fit`` streams the chunks of a lazy signal). It is exact (no
 randomisation) and, for maps with fewer channels than pixels, several times
 faster than a randomised SVD: one pass of ``X^T X`` over the data (float32 GEMM
-on float32 data) and the eigen-decomposition of a ``C x C`` matrix.
-
-``lazy_moments`` / ``fit_from_moments`` fit the same estimator out of core on
-a dask array: one task per navigation block computes that block's sums, a tree
-sum adds them, so the pass runs on whatever scheduler is active (HyperSpy 2.5's
-lazy ``decomposition`` instead pulls every block into the calling process with
-the threaded scheduler, bypassing a dask.distributed cluster, and shows its
-progress bars regardless of the preferences).
+on float32 data) and the eigen-decomposition of a ``C x C`` matrix. Spectral
+unmixing and neighbourhood PCA both use it; out of core it is fitted from the
+moments summed by :func:`hyperspy_unmix._core.blockwise.lazy_moments`
+(:meth:`CovariancePCA.from_moments`).
 
 It deliberately has no ``mean_`` attribute: HyperSpy adds an estimator's
 ``mean_`` back into the data it was given, which would touch the user's array.
@@ -24,6 +21,10 @@ import numpy as np
 import scipy.linalg
 
 _BLOCK_ROWS = 8192
+
+
+class NonFiniteDataError(ValueError):
+    """The data (or their moments) hold NaN or infinite values."""
 
 
 def sample_fraction(n_used, max_pixels):
@@ -139,14 +140,23 @@ class CovariancePCA:
         Rows of the data ``fit`` estimates the covariance (and centre) from;
         all when None. ``transform`` projects every row. Ignored by
         ``partial_fit``, which uses every row of every batch.
+    all_variances : bool
+        Keep the variance along every eigenvector (all ``n_features``, for a
+        scree plot) in ``explained_variance_``, not only the kept ones.
+        Meant for thin tables (few features, e.g. atom descriptors).
+    blas_threads : None or int
+        Limit BLAS to this many threads while fitting and projecting. On thin
+        tables a second thread gains nothing, and idle BLAS threads spinning
+        after a call slow the next multi-threaded step on a busy machine.
 
     Attributes
     ----------
     components_ : ndarray of shape (n_components, n_features)
         Principal directions (unit rows), by decreasing variance; the sign
         makes the largest-magnitude entry positive.
-    explained_variance_ : ndarray of shape (n_components,)
-        Only when ``n_components >= 2`` (see ``variance`` otherwise).
+    explained_variance_ : ndarray of shape (n_components,) or (n_features,)
+        Only when it holds at least two values (see ``variance`` otherwise);
+        every eigenvector's with ``all_variances``.
     variance : ndarray of shape (n_components,)
         The same, always available.
     centre_ : ndarray of shape (n_features,)
@@ -154,9 +164,56 @@ class CovariancePCA:
     n_samples_seen_ : int
     """
 
-    def __init__(self, n_components, rows=None):
+    def __init__(
+        self, n_components, rows=None, *, all_variances=False, blas_threads=None
+    ):
         self.n_components = n_components
         self.rows = rows
+        self.all_variances = all_variances
+        self.blas_threads = blas_threads
+
+    @classmethod
+    def from_moments(cls, n_components, shift, moments, **kwargs):
+        """An estimator fitted from summed moments (out of core).
+
+        Parameters
+        ----------
+        n_components : int
+        shift : ndarray of shape (n_used,)
+            The shift the moments were computed with.
+        moments : ndarray of shape (n_used + 2, n_used)
+            From :func:`hyperspy_unmix._core.blockwise.lazy_moments`
+            (computed): the count, the column sums of ``x - shift`` and their
+            Gram matrix.
+        **kwargs
+            Other constructor parameters.
+
+        Returns
+        -------
+        CovariancePCA
+            As if ``partial_fit`` had streamed every block (same arithmetic).
+
+        Raises
+        ------
+        NonFiniteDataError
+            If the moments hold NaN or inf (so did the data).
+        """
+        est = cls(n_components, **kwargs)
+        est._start(np.asarray(shift, dtype=np.float64), moments.shape[1])
+        est._sum += moments[1]
+        est._gram += moments[2:]
+        est.n_samples_seen_ = int(round(moments[0, 0]))
+        est._finish()  # NaN, too few samples: raised here
+        return est
+
+    def _blas(self):
+        import contextlib
+
+        if self.blas_threads is None:
+            return contextlib.nullcontext()
+        from threadpoolctl import threadpool_limits  # scikit-learn's dependency
+
+        return threadpool_limits(limits=int(self.blas_threads), user_api="blas")
 
     # -- accumulation ---------------------------------------------------
     def _reset(self):
@@ -182,10 +239,13 @@ class CovariancePCA:
     @property
     def explained_variance_(self):
         # HyperSpy's elbow estimate fails on a single variance, so with one
-        # component the attribute is absent (HyperSpy then skips the ratio).
-        if int(self.n_components) < 2:
-            raise AttributeError("explained_variance_ needs n_components >= 2")
-        return self._result("explained_variance_")
+        # value the attribute is absent (HyperSpy then skips the ratio).
+        values = self._result(
+            "all_variances_" if self.all_variances else "explained_variance_"
+        )
+        if values.size < 2:
+            raise AttributeError("explained_variance_ needs at least two variances")
+        return values
 
     def partial_fit(self, X, y=None):
         """Accumulate the shifted sums of a batch ``X`` (n_samples, n_features).
@@ -202,16 +262,20 @@ class CovariancePCA:
             raise ValueError(f"`X` must be 2-D, got shape {X.shape}")
         if not hasattr(self, "_shift"):
             first = X if rows is None else X[rows[:_BLOCK_ROWS]]
-            self._shift = first.mean(axis=0, dtype=np.float64)
-            self._sum = np.zeros(X.shape[1])
-            self._gram = np.zeros((X.shape[1], X.shape[1]))
-            self.n_samples_seen_ = 0
-        _accumulate(X, self._shift, self._sum, self._gram, rows)
+            self._start(first.mean(axis=0, dtype=np.float64), X.shape[1])
+        with self._blas():
+            _accumulate(X, self._shift, self._sum, self._gram, rows)
         self.n_samples_seen_ += X.shape[0] if rows is None else len(rows)
         # The eigen-decomposition waits until the results are read, so a lazy
         # decomposition streaming many chunks pays for it once.
         self._stale = True
         return self
+
+    def _start(self, shift, n_features):
+        self._shift = shift
+        self._sum = np.zeros(n_features)
+        self._gram = np.zeros((n_features, n_features))
+        self.n_samples_seen_ = 0
 
     def fit(self, X, y=None):
         """Fit on ``X`` (n_samples, n_features) in one pass."""
@@ -237,9 +301,14 @@ class CovariancePCA:
         m = self._sum / n
         cov = (self._gram - n * np.outer(m, m)) / (n - 1)
         if not np.all(np.isfinite(cov)):
-            raise ValueError("the data contain NaN or infinite values")
-        w, v = _top_eigh(cov, k)
-        self._set(v.T, w, self._shift + m)
+            raise NonFiniteDataError("the data contain NaN or infinite values")
+        if self.all_variances:
+            w, v = np.linalg.eigh(cov)
+            w, v = w[::-1], v[:, ::-1]
+            self._set(v[:, :k].T, w[:k], self._shift + m, all_variances=w)
+        else:
+            w, v = _top_eigh(cov, k)
+            self._set(v.T, w, self._shift + m)
 
     def _fit_gram(self, X):
         """Few samples, many features: eigen-decompose the sample Gram instead."""
@@ -252,7 +321,7 @@ class CovariancePCA:
         centre = X.mean(axis=0, dtype=np.float64)
         Xc = X.astype(np.float64) - centre
         if not np.all(np.isfinite(Xc)):
-            raise ValueError("the data contain NaN or infinite values")
+            raise NonFiniteDataError("the data contain NaN or infinite values")
         w, u = _top_eigh(Xc @ Xc.T, k)
         comps = (Xc.T @ u).T
         norms = np.linalg.norm(comps, axis=1, keepdims=True)
@@ -261,7 +330,7 @@ class CovariancePCA:
         self._set(comps / norms, np.maximum(w, 0) / (n - 1), centre)
         return self
 
-    def _set(self, comps, variance, centre):
+    def _set(self, comps, variance, centre, all_variances=None):
         # Deterministic signs: the largest-magnitude entry of each row positive.
         big = np.argmax(np.abs(comps), axis=1)
         signs = np.sign(comps[np.arange(comps.shape[0]), big])
@@ -270,6 +339,9 @@ class CovariancePCA:
             "components_": comps * signs[:, None],
             "explained_variance_": np.maximum(variance, 0.0),
             "centre_": np.asarray(centre, dtype=np.float64),
+            "all_variances_": np.maximum(
+                variance if all_variances is None else all_variances, 0.0
+            ),
         }
 
     # -- projection -------------------------------------------------------
@@ -284,168 +356,10 @@ class CovariancePCA:
         X = np.asarray(X)
         wd = _work_dtype(X.dtype)
         W = self.components_.T.astype(wd)
-        out = np.asarray(X @ W, dtype=np.float64)
+        with self._blas():
+            out = np.asarray(X @ W, dtype=np.float64)
         out -= self.centre_ @ self.components_.T
         return out
 
     def fit_transform(self, X, y=None):
         return self.fit(X).transform(X)
-
-
-# -- out of core, on dask arrays (any scheduler, dask.distributed included) --
-
-
-def block_moments(
-    x, keep=None, *, shift, columns=None, fraction=1.0, nav_shape=None, block_info=None
-):
-    """Count, column sums and Gram matrix of one navigation block.
-
-    Parameters
-    ----------
-    x : ndarray of shape (*block_navigation_shape, n_channels)
-    keep : None or ndarray of bool of shape block_navigation_shape
-        Pixels used (all when None).
-    shift : ndarray of shape (n_used,)
-    columns : None or ndarray of int of shape (n_used,)
-    fraction : float
-        Below 1, only the block's pixels in :func:`pca_sample` are used
-        (their flat index in ``nav_shape`` is found from ``block_info``).
-    nav_shape : None or tuple of int
-    block_info : None or dict
-        Given by :func:`dask.array.map_blocks`.
-
-    Returns
-    -------
-    ndarray of shape (1, ..., 1, n_used + 2, n_used), float64
-        Row 0 holds the pixel count (first entry), row 1 the column sums of
-        ``x - shift``, rows 2: its Gram matrix: sums that add up over blocks.
-    """
-    nd = x.ndim - 1
-    flat = x.reshape(-1, x.shape[-1])
-    sel = None if keep is None else keep.ravel()
-    if fraction < 1:
-        loc = block_info[0]["array-location"][:nd]
-        grid = np.meshgrid(*(np.arange(a, b) for a, b in loc), indexing="ij")
-        picked = pca_sample(np.ravel_multi_index(grid, nav_shape).ravel(), fraction)
-        sel = picked if sel is None else sel & picked
-    rows = None if sel is None else np.flatnonzero(sel)
-    if columns is not None:
-        # one gather of the used rows and columns
-        flat = flat[:, columns] if rows is None else flat[np.ix_(rows, columns)]
-        rows = None
-    c = flat.shape[1]
-    n = flat.shape[0] if rows is None else len(rows)
-    out = np.zeros((c + 2, c))
-    out[0, 0] = n
-    if n:
-        _accumulate(flat, shift, out[1], out[2:], rows)
-    return out.reshape((1,) * nd + out.shape)
-
-
-def lazy_moments(data, keep=None, columns=None, shift=None, fraction=1.0):
-    """Summed :func:`block_moments` of a dask array, still lazy.
-
-    Parameters
-    ----------
-    data : dask.array.Array of shape (*navigation_shape, n_channels)
-        The channel axis in one chunk.
-    keep : None or dask.array.Array of bool of shape navigation_shape
-        Chunked like ``data``'s navigation axes.
-    columns : None or ndarray of int
-    shift : ndarray of shape (n_used,)
-        Subtracted before the sums (a typical spectrum, e.g. the mean of one
-        block), so the covariance loses no digits to a large mean.
-    fraction : float
-        Below 1, only the pixels in :func:`pca_sample` (and ``keep``) are
-        used; with ``keep`` given, fold the sample into it instead.
-
-    Returns
-    -------
-    dask.array.Array of shape (n_used + 2, n_used)
-        One task per navigation block, then a tree sum: the blocks are read
-        once, where the scheduler runs them (threads, processes or a
-        dask.distributed cluster), and only ``(C + 2) x C`` numbers per block
-        travel.
-    """
-    import dask.array as da
-
-    nd = data.ndim - 1
-    n_used = data.shape[-1] if columns is None else len(columns)
-    nav = tuple(range(nd))
-    kwargs = {"shift": np.asarray(shift, dtype=np.float64), "columns": columns}
-    if keep is None:
-        # map_blocks: the block's position (block_info) picks its sample
-        chunks = tuple((1,) * len(c) for c in data.chunks[:nd])
-        parts = data.map_blocks(
-            block_moments,
-            new_axis=nd + 1,
-            chunks=(*chunks, (n_used + 2,), (n_used,)),
-            dtype=np.float64,
-            meta=np.empty((0,) * (nd + 2)),
-            fraction=fraction,
-            nav_shape=tuple(data.shape[:nd]),
-            **kwargs,
-        )
-    else:
-        if fraction < 1:
-            raise ValueError("with `keep`, fold the sample into it")
-        parts = da.blockwise(
-            block_moments,
-            (*nav, nd + 1, nd + 2),
-            data,
-            (*nav, nd),
-            keep,
-            nav,
-            new_axes={nd + 1: n_used + 2, nd + 2: n_used},
-            adjust_chunks={i: 1 for i in nav},
-            concatenate=True,
-            dtype=np.float64,
-            meta=np.empty((0,) * (nd + 2)),
-            **kwargs,
-        )
-    return parts.sum(axis=nav, split_every=_fan_in(data.numblocks[:nd], n_used))
-
-
-def _fan_in(numblocks, n_used):
-    """Per-axis ``split_every`` of the moments' tree sum.
-
-    About 8 block sums per task (fewer when one is over 32 MiB, so that a
-    task holds at most ~256 MiB), counted over the navigation axes that have
-    several blocks. (An int ``split_every`` is shared between the axes: 8
-    gave a nearly binary tree, one task per block; and dask needs >= 2 on
-    every axis.)
-    """
-    size = (n_used + 2) * n_used * 8
-    total = int(np.clip((1 << 28) // size, 2, 8))
-    factors = dict.fromkeys(range(len(numblocks)), 2)
-    several = [i for i, n in enumerate(numblocks) if n > 1]
-    if several:
-        longest = max(several, key=lambda i: numblocks[i])
-        factors[longest] = max(2, total // 2 ** (len(several) - 1))
-    return factors
-
-
-def fit_from_moments(n_components, shift, moments):
-    """A :class:`CovariancePCA` fitted from summed moments.
-
-    Parameters
-    ----------
-    n_components : int
-    shift : ndarray of shape (n_used,)
-        The shift the moments were computed with.
-    moments : ndarray of shape (n_used + 2, n_used)
-        From :func:`lazy_moments` (computed).
-
-    Returns
-    -------
-    CovariancePCA
-        As if ``partial_fit`` had streamed every block (same arithmetic).
-    """
-    est = CovariancePCA(n_components)
-    est._reset()
-    est._shift = np.asarray(shift, dtype=np.float64)
-    est._sum = moments[1].copy()
-    est._gram = moments[2:].copy()
-    est.n_samples_seen_ = int(round(moments[0, 0]))
-    est._finish()  # NaN, too few samples: raised here
-    return est

@@ -1,0 +1,157 @@
+"""Endmember spectra and abundances of :func:`hyperspy_unmix.nfindr_unmix`.
+
+In memory the batched exact solvers of :mod:`hyperspy_unmix._core.abundances`
+run on the whole map; lazily one task per navigation block
+(:mod:`hyperspy_unmix._core.blockwise`). With projected ("denoised")
+endmembers the lazy abundances follow exactly from the projections kept by
+the reduction, without another pass over the data.
+"""
+
+import contextlib
+
+import numpy as np
+
+from hyperspy_unmix._core import abundances as _ab
+from hyperspy_unmix._core import blockwise
+from hyperspy_unmix._validation import check_finite
+
+
+def progress_context(show_progressbar):
+    """dask's own progress bar around lazy computations (None = preferences)."""
+    if show_progressbar is None:
+        import hyperspy.api as hs
+
+        show_progressbar = bool(hs.preferences.General.show_progressbar)
+    if not show_progressbar:
+        return contextlib.nullcontext
+    from dask.diagnostics import ProgressBar
+
+    return ProgressBar
+
+
+def check_unmasked_finite(flat, nav_keep, sig_keep):
+    """NaN / inf are refused where they are used (masked parts may hold any)."""
+    step = max(1, (1 << 22) // max(flat.shape[1], 1))
+    if nav_keep is None and sig_keep is None:
+        # Block by block (no map-sized boolean temporary); the shared check
+        # then counts and reports.
+        for start in range(0, flat.shape[0], step):
+            if not np.isfinite(flat[start : start + step]).all():
+                check_finite(flat, "signal")
+        return
+    # Block by block: no copy of the unmasked part of a large map.
+    n_bad = 0
+    for start in range(0, flat.shape[0], step):
+        block = flat[start : start + step]
+        if nav_keep is not None:
+            block = block[nav_keep[start : start + step]]
+        if sig_keep is not None:
+            block = block[:, sig_keep]
+        n_bad += int(block.size - np.count_nonzero(np.isfinite(block)))
+    if n_bad:
+        raise ValueError(
+            f"`signal` contains {n_bad} NaN or infinite value(s) in its unmasked "
+            "part; remove or mask them first"
+        )
+
+
+def endmember_spectra(data, nav_shape, n_ch, indices, r, nav_keep):
+    """Spectra at ``indices`` (q, C), float64, averaged over ``r`` if asked."""
+    q = indices.shape[0]
+    keep = None if nav_keep is None else nav_keep.reshape(nav_shape)
+    slices = [
+        tuple(
+            slice(max(i - r, 0), min(i + r + 1, size))
+            for i, size in zip(indices[k], nav_shape)
+        )
+        for k in range(q)  # q pixels (windows), never a loop over all pixels
+    ]
+    blocks = [data[sl] for sl in slices]
+    if hasattr(data, "compute"):
+        import dask
+
+        blocks = dask.compute(*blocks)  # one graph: shared chunks read once
+    E = np.empty((q, n_ch))
+    for k, (sl, block) in enumerate(zip(slices, blocks)):
+        block = np.asarray(block, dtype=np.float64).reshape(-1, n_ch)
+        if keep is not None:
+            block = block[keep[sl].ravel()]
+        E[k] = block.mean(axis=0)
+    return E
+
+
+def abundances(
+    data,
+    nav_shape,
+    n_ch,
+    E,
+    method,
+    nav_keep,
+    sig_keep,
+    lazy_in,
+    lazy_output,
+    progress,
+):
+    """Abundances (q, *nav_shape) and residual (nav_shape), numpy or dask."""
+    Eu = E if sig_keep is None else E[:, sig_keep]
+    q = E.shape[0]
+    cols = None if sig_keep is None else np.flatnonzero(sig_keep)
+    if not lazy_in and not lazy_output:
+        n_pix = int(np.prod(nav_shape))
+        flat = data.reshape(n_pix, n_ch)
+        A = np.full((n_pix, q), np.nan)
+        res = np.full(n_pix, np.nan)
+        if nav_keep is None:
+            A[:], res[:] = _ab.unmix(flat, Eu, method, columns=cols)
+        else:
+            A[nav_keep], res[nav_keep] = _ab.unmix(
+                flat, Eu, method, columns=cols, rows=nav_keep
+            )
+        A = np.moveaxis(A.reshape(*nav_shape, q), -1, 0)
+        return A, res.reshape(nav_shape)
+
+    flat = blockwise.as_flat(data, nav_shape, n_ch)
+    keep = blockwise.keep_blocks(nav_keep, nav_shape, flat)
+    out = blockwise.nav_blockwise(
+        blockwise.block_unmix, flat, keep, q + 1, E=Eu, method=method, columns=cols
+    )
+    # q + 1 numbers per pixel: fewer, larger output blocks to store
+    return _split(blockwise.merge_rows(out), q, lazy_output, progress)
+
+
+def abundances_from_projections(proj, E, pca, method, sig_keep, lazy_output, progress):
+    """Abundances of endmembers in the principal subspace, from the projections.
+
+    With ``E_k = centre + S_k V`` (denoised endmembers), ``x . E_k`` is
+    ``x . centre + (x V^T) . S_k``: exactly the least-squares data the solver
+    needs, without another pass over the pixels.
+    """
+    import dask.array as da
+
+    Eu = E if sig_keep is None else E[:, sig_keep]
+    V, centre = pca.components_, pca.centre_
+    S = (Eu - centre) @ V.T
+    q = E.shape[0]
+    out = da.map_blocks(
+        blockwise.block_unmix_projected,
+        blockwise.merge_rows(proj),
+        S=S,
+        G=Eu @ Eu.T,
+        method=method,
+        n_used=Eu.shape[1],
+        dtype=np.float64,
+        meta=np.empty((0,) * proj.ndim),
+    )
+    return _split(out, q, lazy_output, progress)
+
+
+def _split(out, q, lazy_output, progress):
+    """(*nav, q + 1) -> abundances (q, *nav) and residual (nav), maybe computed."""
+    import dask.array as da
+
+    A = da.moveaxis(out[..., :q], -1, 0)
+    res = out[..., q]
+    if not lazy_output:
+        with progress():
+            A, res = da.compute(A, res)
+    return A, res

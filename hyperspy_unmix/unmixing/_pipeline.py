@@ -1,0 +1,208 @@
+"""The one N-FINDR pipeline: reduce -> volume search -> endmember spectra.
+
+:func:`hyperspy_unmix.nfindr_unmix` and :class:`hyperspy_unmix.NFINDR` both
+call :func:`fit_endmembers` (as scikit-learn's ``non_negative_factorization``
+and ``NMF`` share ``_fit_transform``); they differ only in how the reduction
+is run (HyperSpy's ``decomposition`` on a signal, dask passes, or the
+estimator on a plain matrix) and in what they build from the endmembers.
+The options are checked once, here, for both.
+"""
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from hyperspy_unmix._core import abundances as _ab
+from hyperspy_unmix._core.pca import CovariancePCA
+from hyperspy_unmix._core.simplex import nfindr
+from hyperspy_unmix._validation import (
+    check_choice,
+    check_int,
+    check_random_state,
+)
+
+ENDMEMBER_ESTIMATES = ("pixel", "denoised")
+INITS = ("atgp", "random")
+ABUNDANCE_METHODS = _ab.METHODS
+
+
+@dataclass(frozen=True)
+class NFINDROptions:
+    """Validated options of the search and the endmember estimate."""
+
+    abundances: str = "fcls"
+    endmember_estimate: str = "pixel"
+    neighborhood: int = 0
+    init: str = "atgp"
+    n_init: int = 1
+    max_iter: int = 100
+    random_state: object = None
+    max_pca_pixels: int | None = 1_000_000
+
+
+def check_options(
+    *,
+    abundances="fcls",
+    endmember_estimate="pixel",
+    neighborhood=0,
+    init="atgp",
+    n_init=1,
+    max_iter=100,
+    random_state=None,
+    max_pca_pixels=1_000_000,
+) -> NFINDROptions:
+    """Every option of the pipeline checked, with the parameter's name."""
+    check_choice(abundances, "abundances", ABUNDANCE_METHODS)
+    check_choice(endmember_estimate, "endmember_estimate", ENDMEMBER_ESTIMATES)
+    check_choice(init, "init", INITS)
+    if max_pca_pixels is not None:
+        max_pca_pixels = check_int(max_pca_pixels, "max_pca_pixels", minimum=100)
+    return NFINDROptions(
+        abundances=abundances,
+        endmember_estimate=endmember_estimate,
+        neighborhood=check_int(neighborhood, "neighborhood", minimum=0),
+        init=init,
+        n_init=check_int(n_init, "n_init", minimum=1),
+        max_iter=check_int(max_iter, "max_iter", minimum=1),
+        random_state=check_random_state(random_state),
+        max_pca_pixels=max_pca_pixels,
+    )
+
+
+@dataclass
+class Reduction:
+    """What the reduction step hands to the search.
+
+    Attributes
+    ----------
+    scores : ndarray of shape (n_rows, q - 1)
+        Centred principal-component scores of every row (NaN rows allowed
+        where ``candidates`` leaves them out).
+    pca : CovariancePCA
+        The fitted subspace (``components_``, ``centre_``, ``variance``).
+    projections : None or dask.array.Array
+        ``[x V^T, x . centre, x . x]`` per pixel, kept by the lazy reduction
+        for the abundances of denoised endmembers.
+    """
+
+    scores: np.ndarray
+    pca: CovariancePCA
+    projections: object = None
+
+
+@dataclass
+class EndmemberFit:
+    """Endmembers found by :func:`fit_endmembers`.
+
+    Attributes
+    ----------
+    spectra : ndarray of shape (q, n_features), float64
+    rows : ndarray of int of shape (q,)
+        Rows of the data (flat pixel indices) chosen as vertices.
+    volume : float
+    n_iter : int
+    converged : bool
+    reduction : Reduction
+    """
+
+    spectra: np.ndarray
+    rows: np.ndarray
+    volume: float
+    n_iter: int
+    converged: bool
+    reduction: Reduction
+
+
+def check_rank(variance, q, dtype):
+    """Refuse more endmembers than the data's affine rank + 1.
+
+    A principal variance below the rounding floor of the arithmetic (float32
+    data are reduced in float32: about 1e-7 of the largest variance; float64:
+    1e-16) is no direction of the data.
+    """
+    dtype = np.dtype(dtype)
+    floor = 1e-6 if dtype == np.float32 or dtype.itemsize <= 2 else 1e-12
+    top = variance[0] if variance.size else 0.0
+    rank = int(np.count_nonzero(variance > floor * top)) if top > 0 else 0
+    if rank < q - 1:
+        raise ValueError(
+            f"`n_endmembers`={q} needs data of rank {q - 1} after centring, but "
+            f"only {rank} principal component(s) rise above the {dtype} rounding "
+            f"floor: the data have rank {rank} (at most {rank + 1} endmembers)"
+        )
+
+
+def fit_endmembers(
+    reduce: Callable[[], Reduction],
+    read_spectra: Callable[[np.ndarray], np.ndarray],
+    q: int,
+    options: NFINDROptions,
+    *,
+    dtype,
+    candidates: np.ndarray | None = None,
+    columns: np.ndarray | None = None,
+) -> EndmemberFit:
+    """Reduce, search the largest simplex, estimate the endmember spectra.
+
+    Parameters
+    ----------
+    reduce : callable
+        Runs the reduction, returns a :class:`Reduction` (its ``pca`` is
+        fitted on the used channels ``columns``).
+    read_spectra : callable
+        ``read_spectra(rows) -> (q, n_features)`` float64 spectra at the
+        chosen rows (all channels; averaged over a neighbourhood if the
+        caller wants).
+    q : int
+    options : NFINDROptions
+    dtype : numpy.dtype
+        Of the data (sets the rank floor).
+    candidates : None or ndarray of int
+        Rows that may become vertices (all when None).
+    columns : None or ndarray of bool of shape (n_features,)
+        Channels the reduction used; the others keep their raw values in
+        denoised endmembers.
+
+    Returns
+    -------
+    EndmemberFit
+    """
+    reduction = reduce()
+    pca = reduction.pca
+    check_rank(pca.variance, q, dtype)
+    scores = reduction.scores
+    if candidates is not None:
+        scores = scores[candidates]
+    found = nfindr(
+        scores,
+        q,
+        init=options.init,
+        n_init=options.n_init,
+        max_iter=options.max_iter,
+        random_state=options.random_state,
+    )
+    if not found.converged:
+        from sklearn.exceptions import ConvergenceWarning
+
+        warnings.warn(
+            f"the N-FINDR volume search stopped at `max_iter`={options.max_iter} "
+            "sweeps while the volume still grew; raise `max_iter`",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    rows = found.indices if candidates is None else candidates[found.indices]
+    E = read_spectra(rows)
+    if options.endmember_estimate == "denoised":
+        cols = slice(None) if columns is None else columns
+        V, centre = pca.components_, pca.centre_
+        E[:, cols] = centre + ((E[:, cols] - centre) @ V.T) @ V
+    return EndmemberFit(
+        spectra=E,
+        rows=rows,
+        volume=found.volume,
+        n_iter=found.n_iter,
+        converged=found.converged,
+        reduction=reduction,
+    )

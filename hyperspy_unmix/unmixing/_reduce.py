@@ -1,0 +1,112 @@
+"""The reduction of :func:`hyperspy_unmix.nfindr_unmix`, in memory and lazily.
+
+In memory it runs through HyperSpy's own ``decomposition`` (the mission's
+"HyperSpy's own machinery"), with the exact covariance estimator as the
+``algorithm``, on a throw-away signal that shares the data, so the user's
+``learning_results`` stay as they were. Lazily it is two dask passes (the
+``(C, C)`` moments summed over navigation blocks, then the projections of
+every pixel), so it runs wherever dask runs it, threads or a
+dask.distributed cluster; HyperSpy 2.5's lazy ``decomposition`` pulls every
+block into the client and permutes masked rows of multi-chunk data.
+"""
+
+import numpy as np
+
+from hyperspy_unmix._core import blockwise
+from hyperspy_unmix._core.pca import (
+    CovariancePCA,
+    NonFiniteDataError,
+    pca_sample,
+    sample_rows,
+)
+from hyperspy_unmix._signal_io import aligned_data, array_order_axes, mask_signals
+from hyperspy_unmix.unmixing._pipeline import Reduction
+
+
+def non_finite_error(masked):
+    return ValueError(
+        "`signal` contains NaN or infinite values"
+        + (" in its unmasked part" if masked else "")
+        + "; remove or mask them first"
+    )
+
+
+def reduce_in_memory(signal, q, nav_keep, sig_keep, fraction) -> Reduction:
+    """Centred PCA scores (n_pixels, q - 1) via HyperSpy's decomposition."""
+    import hyperspy.api as hs
+
+    data, _, _ = aligned_data(signal)
+    if not np.issubdtype(data.dtype, np.floating):
+        # HyperSpy's decomposition refuses integers; float32 holds 8- and
+        # 16-bit counts exactly (the only copy of the data the pipeline makes).
+        exact32 = data.dtype.itemsize <= 2
+        data = data.astype(np.float32 if exact32 else np.float64)
+    axes = [ax.get_axis_dictionary() for ax in array_order_axes(signal)]
+    # Shares the data array; decomposition results land on this throw-away
+    # signal, never on the user's learning_results. The estimator has no
+    # `mean_`, so HyperSpy does not add anything back into the shared array.
+    shallow = hs.signals.BaseSignal(data, axes=axes)
+    nav_mask, sig_mask = mask_signals(signal, nav_keep, sig_keep)
+    n_pix = int(np.prod(data.shape[: signal.axes_manager.navigation_dimension]))
+    est = CovariancePCA(q - 1, rows=sample_rows(n_pix, fraction, nav_keep))
+    try:
+        shallow.decomposition(
+            algorithm=est,
+            navigation_mask=nav_mask,
+            signal_mask=sig_mask,
+            print_info=False,
+        )
+    except NonFiniteDataError:
+        raise non_finite_error(nav_keep is not None) from None
+    loadings = shallow.learning_results.loadings
+    return Reduction(np.asarray(loadings, dtype=np.float64), est)
+
+
+def reduce_lazy(
+    data, nav_shape, n_ch, q, nav_keep, sig_keep, fraction, keep_proj, progress
+) -> Reduction:
+    """Out-of-core centred PCA of a lazy signal and its scores.
+
+    Two passes: the (C, C) moments, then the projections of every pixel on
+    the ``q - 1`` principal directions (and, with ``keep_proj``, on the
+    centre, with the squared norms: kept, persisted where the scheduler keeps
+    data, for the abundances). Rows of masked pixels are NaN.
+    """
+    import dask
+
+    flat = blockwise.as_flat(data, nav_shape, n_ch)
+    keep = blockwise.keep_blocks(nav_keep, nav_shape, flat)
+    cols = None if sig_keep is None else np.flatnonzero(sig_keep)
+    keep_moments, f = keep, fraction
+    if nav_keep is not None and fraction < 1:
+        # the sample folded into the mask (already an input of every block)
+        picked = pca_sample(np.arange(nav_keep.size), fraction) & nav_keep
+        keep_moments, f = blockwise.keep_blocks(picked, nav_shape, flat), 1.0
+    with progress():
+        shift = blockwise.first_block_mean(flat, nav_keep, nav_shape, cols)
+        moments = blockwise.lazy_moments(flat, keep_moments, cols, shift, f).compute()
+    try:
+        pca = CovariancePCA.from_moments(q - 1, shift, moments)
+    except NonFiniteDataError:
+        raise non_finite_error(nav_keep is not None) from None
+    V, centre = pca.components_, pca.centre_
+    W = np.vstack([V, centre]) if keep_proj else V
+    proj = blockwise.nav_blockwise(
+        blockwise.block_project,
+        flat,
+        keep,
+        W.shape[0] + keep_proj,
+        W=W,
+        columns=cols,
+        norms=keep_proj,
+    )
+    with progress():
+        if keep_proj:
+            (proj,) = dask.persist(proj)
+        raw = blockwise.gather(proj[..., : q - 1])
+    scores = raw.reshape(-1, q - 1)  # joined here: ours to change in place
+    scores -= centre @ V.T
+    # with a sampled covariance, values outside the sample show up here only
+    if not np.isfinite(scores if nav_keep is None else scores[nav_keep]).all():
+        raise non_finite_error(nav_keep is not None)
+    return Reduction(scores, pca, proj if keep_proj else None)

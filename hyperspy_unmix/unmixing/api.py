@@ -1,0 +1,307 @@
+"""N-FINDR spectral unmixing of HyperSpy signals: ``nfindr_unmix``.
+
+The pipeline, for a signal of ``n`` pixels and ``C`` channels and ``q``
+endmembers (:func:`hyperspy_unmix.unmixing._pipeline.fit_endmembers`, shared
+with the :class:`~hyperspy_unmix.NFINDR` estimator):
+
+1. reduction to ``q - 1`` centred principal components by an exact
+   covariance-eigh estimator (the covariance of at most ``max_pca_pixels``
+   pixels, a fixed pseudo-random sample on larger maps; every pixel is
+   projected): in memory through HyperSpy's own ``decomposition``, lazily as
+   dask passes (:mod:`hyperspy_unmix.unmixing._reduce`);
+2. the N-FINDR volume search on the small ``(n, q - 1)`` score matrix;
+3. endmember spectra read from the data at the chosen pixels (optionally
+   projected onto the principal subspace and/or averaged over a
+   neighbourhood, for noisy data);
+4. abundances and the residual map, batched and exact, lazily per
+   navigation chunk (:mod:`hyperspy_unmix.unmixing._abundances`).
+
+Lazy data are read two times (``"denoised"``) or three times (``"pixel"``),
+one navigation block at a time: memory per dask worker is a few blocks plus
+a ``(C + 2) x C`` float64 sum per block in flight; the client holds the
+``(n, q - 1)`` scores.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hyperspy_unmix._core.pca import sample_fraction
+from hyperspy_unmix._signal_io import aligned_data, flat_masks, is_lazy
+from hyperspy_unmix._validation import (
+    check_bool,
+    check_int,
+    check_signal,
+    deprecated_alias,
+)
+from hyperspy_unmix.unmixing import _abundances as _stage
+from hyperspy_unmix.unmixing._pipeline import check_options, fit_endmembers
+from hyperspy_unmix.unmixing._reduce import reduce_in_memory, reduce_lazy
+from hyperspy_unmix.unmixing.result import UnmixingResult, build_result
+
+if TYPE_CHECKING:
+    from hyperspy.signal import BaseSignal
+
+    RandomStateLike = int | np.random.Generator | np.random.RandomState | None
+
+__all__ = ["nfindr_unmix"]
+
+
+def nfindr_unmix(
+    signal: BaseSignal,
+    n_endmembers: int,
+    *,
+    abundances: str = "fcls",
+    endmember_estimate: str = "pixel",
+    neighborhood: int = 0,
+    init: str = "atgp",
+    n_init: int = 1,
+    max_iter: int = 100,
+    random_state: RandomStateLike = None,
+    navigation_mask: BaseSignal | np.ndarray | None = None,
+    signal_mask: BaseSignal | np.ndarray | None = None,
+    max_pca_pixels: int | None = 1_000_000,
+    show_progressbar: bool | None = None,
+    lazy_output: bool | None = None,
+    neighbourhood: int | None = None,
+) -> UnmixingResult:
+    """Unmix a signal into endmembers and abundances with N-FINDR.
+
+    Linear mixing model: every pixel's spectrum (or pattern) ``x`` is
+    ``x ~ sum_k a_k e_k`` with endmembers ``e_k`` found as the vertices of the
+    largest simplex spanned by the pixels in a ``q - 1`` dimensional principal
+    subspace, and abundances ``a`` (with ``"fcls"``) non-negative and summing
+    to one.
+
+    Parameters
+    ----------
+    signal : hyperspy.signal.BaseSignal
+        Any real signal with at least one navigation axis and signal
+        dimension 1 (spectrum images) or 2 (stacks of images or patterns,
+        e.g. :class:`hyperspy_unmix.signals.SlidingFFT`); lazy or in memory.
+        Integer data are converted to float block by block.
+    n_endmembers : int
+        Number of endmembers ``q`` (>= 2, at most the number of unmasked
+        pixels and the rank of the data + 1).
+    abundances : {"fcls", "nnls", "scls", "ucls"}
+        Fully constrained (non-negative, sum to one), non-negative only,
+        sum-to-one only, or unconstrained least squares; all exact.
+    endmember_estimate : {"pixel", "denoised"}
+        ``"pixel"``: the data at the chosen pixels. ``"denoised"``: those
+        spectra projected onto the ``q - 1`` dimensional principal affine
+        subspace (far less noisy for low-dose data; channels excluded by
+        ``signal_mask`` keep their raw values).
+    neighborhood : int
+        Average the endmember spectra over a ``(2 r + 1)`` pixel wide window
+        (per navigation axis, clipped at the edges, masked pixels left out)
+        around each chosen pixel; 0 (default) uses the pixel alone.
+    init : {"atgp", "random"}
+        Start simplex: ATGP (deterministic) or random pixels (seeded by
+        ``random_state``, ``n_init`` starts, the largest volume kept).
+    n_init : int
+        Random starts with ``init="random"``.
+    max_iter : int
+        Maximum number of sweeps of the volume search.
+    random_state : None, int, numpy.random.Generator or numpy.random.RandomState
+        Seeds every random step (only ``init="random"`` is random).
+    navigation_mask, signal_mask : None, BaseSignal or numpy.ndarray of bool
+        True = excluded, exactly as in HyperSpy's ``decomposition``: a numpy
+        navigation mask is in ``axes_manager.navigation_shape`` order (x
+        first, the transpose of the data's array order); a mask signal is
+        unambiguous and recommended. A numpy signal mask is read the same way
+        (``axes_manager.signal_shape`` order; for 2-D signals HyperSpy's
+        ``decomposition`` checks that shape but flattens the array without
+        transposing it, so pass a mask signal there). Masked pixels are
+        neither used for the reduction nor chosen as endmembers and get NaN
+        abundances and residual; masked channels are left out of the
+        reduction, the abundances and the residual, but the endmember spectra
+        keep all channels.
+    max_pca_pixels : None or int
+        The principal subspace (the covariance and the centre) is estimated
+        from at most about this many pixels: on larger maps from a fixed
+        pseudo-random subset of the unmasked pixels (the same for in-memory
+        and lazy data and for any chunking; no regular stride, which could
+        alias with a lattice period). Every pixel is still projected, can be
+        chosen as an endmember and gets abundances. A million spectra
+        estimate a covariance far more closely than the noise of one
+        endmember spectrum, and the exact covariance costs ``n * C**2`` flops,
+        the largest part of the work on large maps. None: every pixel; at
+        least 100 otherwise.
+    show_progressbar : None or bool
+        Lazy data: dask's progress bar (``dask.diagnostics.ProgressBar``,
+        local schedulers; on a dask.distributed cluster use its dashboard or
+        ``distributed.progress``) for each pass. None follows
+        ``hs.preferences.General.show_progressbar``.
+    lazy_output : None or bool
+        Lazy abundances and residual (computed per navigation chunk on
+        demand). None: as lazy as ``signal``.
+    neighbourhood : int, optional
+        Deprecated spelling of ``neighborhood`` (removed in 0.3).
+
+    Returns
+    -------
+    UnmixingResult
+        ``endmembers`` (data shape ``(q, *signal_shape)``), ``abundances``
+        (``(q, *navigation_shape)``), ``residual`` (``navigation_shape``, RMS
+        error per channel), ``indices`` (``(q, navigation_dimension)``, array
+        order), ``volume``, ``n_iter``.
+
+    Raises
+    ------
+    TypeError, ValueError, NotImplementedError
+        For bad input, before any heavy work; the signal is never modified.
+
+    Notes
+    -----
+    The volume search scores every pixel for a vertex with one matrix product
+    (barycentric coordinates), and gives the same pixels as the classic
+    per-pixel determinant loop. A :class:`sklearn.exceptions.ConvergenceWarning`
+    says when it stops at ``max_iter`` sweeps.
+
+    Examples
+    --------
+    >>> import hyperspy_unmix as hu
+    >>> s, truth = hu.data.spectrum_image(shape=(32, 32), random_state=0)
+    >>> res = hu.nfindr_unmix(s, 4)
+    >>> res.abundances.data.shape
+    (4, 32, 32)
+    """
+    # -- validation: everything before the first pass over the data ----------
+    check_signal(signal, signal_dimension=(1, 2), need_navigation=True)
+    q = check_int(n_endmembers, "n_endmembers", minimum=2)
+    if neighbourhood is not None:  # named as the user spelled it
+        check_int(neighbourhood, "neighbourhood", minimum=0)
+    neighborhood = deprecated_alias(
+        neighbourhood, "neighbourhood", neighborhood, "neighborhood", 0
+    )
+    opts = check_options(
+        abundances=abundances,
+        endmember_estimate=endmember_estimate,
+        neighborhood=neighborhood,
+        init=init,
+        n_init=n_init,
+        max_iter=max_iter,
+        random_state=random_state,
+        max_pca_pixels=max_pca_pixels,
+    )
+    lazy_output = check_bool(lazy_output, "lazy_output", allow_none=True)
+    check_bool(show_progressbar, "show_progressbar", allow_none=True)
+    lazy_in = is_lazy(signal)
+    lazy_output = lazy_in if lazy_output is None else lazy_output
+
+    data, nav_shape, sig_shape = aligned_data(signal)
+    n_pix = int(np.prod(nav_shape))
+    n_ch = int(np.prod(sig_shape))
+    nav_keep, sig_keep = flat_masks(signal, navigation_mask, signal_mask)
+    _check_sizes(q, n_pix, n_ch, nav_keep, sig_keep)
+    if not lazy_in:
+        _stage.check_unmasked_finite(data.reshape(n_pix, n_ch), nav_keep, sig_keep)
+
+    n_use = n_pix if nav_keep is None else int(nav_keep.sum())
+    fraction = sample_fraction(n_use, opts.max_pca_pixels)
+    progress = _stage.progress_context(show_progressbar)
+    # The denoised endmembers lie in the principal subspace, so on lazy data
+    # the abundances follow from the pixels' projections kept from the score
+    # pass: one pass over the data fewer.
+    fused = lazy_in and opts.endmember_estimate == "denoised"
+
+    def reduce():
+        if lazy_in:
+            return reduce_lazy(
+                data, nav_shape, n_ch, q, nav_keep, sig_keep, fraction, fused, progress
+            )
+        return reduce_in_memory(signal, q, nav_keep, sig_keep, fraction)
+
+    def read_spectra(rows):
+        indices = np.stack(np.unravel_index(rows, nav_shape), axis=1)
+        return _stage.endmember_spectra(
+            data, nav_shape, n_ch, indices, opts.neighborhood, nav_keep
+        )
+
+    fit = fit_endmembers(
+        reduce,
+        read_spectra,
+        q,
+        opts,
+        dtype=data.dtype,
+        candidates=None if nav_keep is None else np.flatnonzero(nav_keep),
+        columns=sig_keep,
+    )
+    E = fit.spectra
+    red = fit.reduction
+    if red.projections is not None:
+        A, res = _stage.abundances_from_projections(
+            red.projections,
+            E,
+            red.pca,
+            opts.abundances,
+            sig_keep,
+            lazy_output,
+            progress,
+        )
+    else:
+        A, res = _stage.abundances(
+            data,
+            nav_shape,
+            n_ch,
+            E,
+            opts.abundances,
+            nav_keep,
+            sig_keep,
+            lazy_in,
+            lazy_output,
+            progress,
+        )
+
+    params = {
+        "n_endmembers": q,
+        "abundances": opts.abundances,
+        "endmember_estimate": opts.endmember_estimate,
+        "neighborhood": opts.neighborhood,
+        "init": opts.init,
+        "n_init": opts.n_init,
+        "max_iter": opts.max_iter,
+        "random_state": opts.random_state,
+        "navigation_mask": None if navigation_mask is None else "given",
+        "signal_mask": None if signal_mask is None else "given",
+        "max_pca_pixels": opts.max_pca_pixels,
+    }
+    return build_result(
+        signal,
+        E.reshape((q, *sig_shape)),
+        A,
+        res,
+        indices=np.stack(np.unravel_index(fit.rows, nav_shape), axis=1),
+        volume=fit.volume,
+        n_iter=fit.n_iter,
+        explained_variance=red.pca.variance,
+        parameters=params,
+    )
+
+
+def _check_sizes(q, n_pix, n_ch, nav_keep, sig_keep):
+    """Enough (unmasked) pixels and channels for ``q`` endmembers."""
+    n_use = n_pix if nav_keep is None else int(nav_keep.sum())
+    c_use = n_ch if sig_keep is None else int(sig_keep.sum())
+    if n_use < q:
+        raise ValueError(
+            f"`n_endmembers`={q} exceeds the number of "
+            f"{'unmasked ' if nav_keep is not None else ''}pixels ({n_use})"
+            + (
+                ": `navigation_mask` leaves too few pixels"
+                if nav_keep is not None
+                else ""
+            )
+        )
+    if c_use < q - 1:
+        raise ValueError(
+            f"`n_endmembers`={q} needs at least {q - 1} "
+            f"{'unmasked ' if sig_keep is not None else ''}channels, got {c_use}"
+            + (
+                ": `signal_mask` leaves too few channels"
+                if sig_keep is not None
+                else ""
+            )
+        )
