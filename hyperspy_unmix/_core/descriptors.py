@@ -155,50 +155,6 @@ def estimate_cut(angles, n_neighbors, n_bins=720):
     return float(centres[np.argmin(density)])
 
 
-def canonical_order(angles, cut):
-    """Column order of each atom's neighbours, counter-clockwise from ``cut``.
-
-    Parameters
-    ----------
-    angles : ndarray of shape (n_atoms, J)
-        Bond angles in radians.
-    cut : float
-        Direction from which the angles are counted (radians).
-
-    Returns
-    -------
-    ndarray of shape (n_atoms, J), int
-        ``np.take_along_axis(x, order, 1)`` puts any per-neighbour array in
-        canonical order.
-    """
-    relative = np.mod(angles - cut, TWO_PI)
-    return np.argsort(relative, axis=1, kind="stable")
-
-
-def largest_angular_gap(angles):
-    """Largest angle between consecutive neighbours around each atom.
-
-    Parameters
-    ----------
-    angles : ndarray of shape (n_atoms, J)
-
-    Returns
-    -------
-    ndarray of shape (n_atoms,)
-        In radians; ``> pi`` means all neighbours lie in one half-plane, i.e.
-        the atom is not surrounded (edge of the image, of a hole or a flake).
-    """
-    a = np.sort(np.mod(angles, TWO_PI), axis=1)
-    gaps = np.diff(a, axis=1, append=a[:, :1] + TWO_PI)
-    return gaps.max(axis=1)
-
-
-def circular_mean(angles, axis=0):
-    """Circular mean of angles (radians) along ``axis``, in ``[-pi, pi)``."""
-    z = np.exp(1j * np.asarray(angles)).mean(axis=axis)
-    return wrap_angle(np.angle(z))
-
-
 def neighborhood_descriptors(
     positions,
     n_neighbors,
@@ -313,7 +269,7 @@ def neighborhood_descriptors(
     # one conditional turn maps it to [0, 2 pi) (cheaper than np.mod)
     relative = angles - (cut - TWO_PI if cut > np.pi else cut)
     np.add(relative, TWO_PI, out=relative, where=relative < 0)
-    order = np.argsort(relative, axis=1, kind="stable")  # = canonical_order
+    order = np.argsort(relative, axis=1, kind="stable")
     # reorder through one flat index instead of take_along_axis calls
     # (the neighbour table keeps the tree's self column: index it in place
     # rather than copying the neighbour columns first)
@@ -344,29 +300,10 @@ def neighborhood_descriptors(
     # or a neighbour swapped for a next-shell atom by strong noise): exclude.
     ref = included if included.any() else np.ones(n, dtype=bool)
     vectors = z.view(np.float64).reshape(n, j, 2)
-    # median over atoms (an evenly spaced sample of at most 8192: the
-    # typical vector only sets a tolerance of about half a bond length), on
-    # a (2J, atoms) copy: contiguous rows are faster
-    ref_rows = np.flatnonzero(ref)
-    sample = vectors[ref_rows[:: max(1, ref_rows.size // 8192)]]
-    typical = np.median(
-        np.ascontiguousarray(sample.reshape(-1, 2 * j).T), axis=1
-    ).reshape(j, 2)
-    nn = float(np.median(d_1[ref_rows]))
-    # squared distance of every neighbour from its column's typical vector,
-    # maximum over the columns, one column at a time
-    off2 = np.zeros(n)
-    for c in range(j):
-        dx = vectors[:, c, 0] - typical[c, 0]
-        dy = vectors[:, c, 1] - typical[c, 1]
-        dx *= dx
-        dy *= dy
-        dx += dy
-        np.maximum(off2, dx, out=off2)
-    excluded_irregular = off2 > (max_deviation * nn) ** 2
-    if excluded_irregular.any():
-        excluded_incomplete |= excluded_irregular
-        included &= ~excluded_irregular
+    irregular, nn = _irregular(vectors, ref, d_1, max_deviation)
+    if irregular.any():
+        excluded_incomplete |= irregular
+        included &= ~irregular
         ref = included if included.any() else np.ones(n, dtype=bool)
         nn = float(np.median(d_1[ref]))
     # circular mean of each column's angle = direction of its mean unit
@@ -402,6 +339,32 @@ def neighborhood_descriptors(
         "cut": float(cut),
         "shell_ratio": shell_ratio,
     }
+
+
+def _irregular(vectors, ref, d_1, max_deviation):
+    """Atoms with a neighbour far from its column's typical vector, and the
+    median nearest-neighbour distance of the reference atoms ``ref``."""
+    n, j, _ = vectors.shape
+    # median over atoms (an evenly spaced sample of at most 8192: the
+    # typical vector only sets a tolerance of about half a bond length), on
+    # a (2J, atoms) copy: contiguous rows are faster
+    ref_rows = np.flatnonzero(ref)
+    sample = vectors[ref_rows[:: max(1, ref_rows.size // 8192)]]
+    typical = np.median(
+        np.ascontiguousarray(sample.reshape(-1, 2 * j).T), axis=1
+    ).reshape(j, 2)
+    nn = float(np.median(d_1[ref_rows]))
+    # squared distance of every neighbour from its column's typical vector,
+    # maximum over the columns, one column at a time
+    off2 = np.zeros(n)
+    for c in range(j):
+        dx = vectors[:, c, 0] - typical[c, 0]
+        dy = vectors[:, c, 1] - typical[c, 1]
+        dx *= dx
+        dy *= dy
+        dx += dy
+        np.maximum(off2, dx, out=off2)
+    return off2 > (max_deviation * nn) ** 2, nn
 
 
 def descriptor_matrix(desc, metric="both", *, normalize=True, scaling="displacement"):

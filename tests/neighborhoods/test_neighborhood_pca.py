@@ -1,6 +1,7 @@
 """neighborhood_pca: ground truth, invariances, PCA reference, result object,
 bad input."""
 
+import logging
 import math
 
 import hyperspy.api as hs
@@ -373,3 +374,20 @@ def test_covariance_pca_estimator_in_blocks_matches_svd(monkeypatch):
     np.testing.assert_allclose(est.explained_variance_, s**2 / 999, rtol=1e-10)
     np.testing.assert_allclose(est.transform(X), scores, atol=1e-9)
     assert not hasattr(est, "mean_")  # HyperSpy would add it back into the data
+
+
+# (found in review of 0.1)
+def test_neighborhood_result_saves_without_writer_errors(tmp_path, caplog):
+    img, _ = hu.data.distorted_lattice((128, 128), random_state=0)
+    res = hu.neighborhood_pca(
+        img, 6, n_components=2, random_state=np.random.RandomState(0)
+    )
+    path = tmp_path / "pca.hspy"
+    with caplog.at_level(logging.ERROR):
+        res.save(path)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+    back = type(res).load(path)
+    assert back.parameters["random_state"].startswith("RandomState")
+    assert back.parameters["algorithm"] == res.parameters["algorithm"]
+    np.testing.assert_array_equal(back.scores, res.scores)

@@ -5,6 +5,7 @@ import hyperspy.api as hs
 import numpy as np
 import pytest
 
+import hyperspy_unmix as hu
 from hyperspy_unmix import sliding_fft
 from hyperspy_unmix.signals import (
     AtomicResolutionImage,
@@ -324,3 +325,13 @@ def test_bad_signals():
     s.axes_manager.signal_axes[0].convert_to_non_uniform_axis()
     with pytest.raises(NotImplementedError, match="image.*non-uniform"):
         sliding_fft(s, 16, 8)
+
+
+# (found in review of 0.1)
+def test_sliding_fft_axis_names_stay_unique_on_stacks():
+    rng = np.random.default_rng(0)
+    s = hs.signals.Signal2D(rng.random((3, 32, 32), dtype=np.float32))
+    s.axes_manager[0].name = "x"  # the stack's navigation axis
+    names = [a.name for a in hu.sliding_fft(s, 8, 4).axes_manager._axes]
+    assert len(names) == len(set(names)), names
+    assert names[0] == "x"

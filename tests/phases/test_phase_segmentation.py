@@ -255,3 +255,31 @@ def test_demo_section_runs(tmp_path):
         if "labelled correctly" in line
     ]
     assert len(scores) == 2 and scores[0] >= 95 and scores[1] >= 90
+
+
+# (found in review of 0.1)
+def test_phase_maps_refuse_results_that_are_not_from_a_sliding_fft():
+    rng = np.random.default_rng(1)
+    spectra = hs.signals.Signal1D(rng.random((5, 5, 10)))
+    res = hu.nfindr_unmix(spectra, 3)
+    image = hs.signals.Signal2D(rng.random((32, 32)))
+    with pytest.raises(ValueError, match="`result` must be the unmixing of a sliding"):
+        hu.phase_maps(res, image)
+    with pytest.raises(ValueError, match="sliding FFT"):
+        with pytest.warns(DeprecationWarning, match="phase_maps"):
+            res.abundances_on_image(image)
+
+
+# (found in review of 0.1)
+def test_segment_phases_checks_n_phases_first(monkeypatch):
+    import hyperspy_unmix.phases as phases
+
+    def no_fft(*args, **kwargs):  # pragma: no cover - must not be reached
+        raise AssertionError("sliding_fft ran before n_phases was checked")
+
+    monkeypatch.setattr(phases, "sliding_fft", no_fft)
+    image = hs.signals.Signal2D(np.zeros((64, 64), dtype=np.float32))
+    with pytest.raises(ValueError, match="`n_phases` must be >= 2"):
+        phases.segment_phases(image, 1, window_size=32, step=16)
+    with pytest.raises(TypeError, match="`n_phases` must be an integer"):
+        phases.segment_phases(image, 2.5, window_size=32, step=16)
