@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from hyperspy_unmix._signal_io import add_provenance, axis_dict, title_of, with_data
 from hyperspy_unmix._validation import check_choice, check_int
+
+if TYPE_CHECKING:
+    from hyperspy.signal import BaseSignal
 
 _STORE = "hyperspy_unmix_neighborhood_pca"
 
@@ -111,17 +116,17 @@ class NeighborhoodPCAResult:
 
     # ----------------------------------------------------------------- info
     @property
-    def n_components(self):
+    def n_components(self) -> int:
         """Number of components kept."""
         return self.scores.shape[1]
 
     @property
-    def n_excluded(self):
+    def n_excluded(self) -> int:
         """Number of atoms left out of the decomposition."""
         return int((~self.included).sum())
 
     @property
-    def positions_calibrated(self):
+    def positions_calibrated(self) -> np.ndarray:
         """x, y of every atom in the image's axis units, shape (N, 2)."""
         ax_x, ax_y = self.image.axes_manager.signal_axes
         return np.stack(
@@ -150,7 +155,7 @@ class NeighborhoodPCAResult:
         )
 
     # ------------------------------------------------------------------ maps
-    def score_map(self, component=0, method="linear"):
+    def score_map(self, component: int = 0, method: str = "linear") -> BaseSignal:
         """Scores of one component interpolated on the image grid.
 
         Parameters
@@ -330,7 +335,7 @@ class NeighborhoodPCAResult:
         return ax
 
     # ------------------------------------------------------------ save/load
-    def save(self, filename, overwrite=None):
+    def save(self, filename, overwrite: bool | None = None) -> None:
         """Save to one HyperSpy file (``.hspy`` or ``.zspy``).
 
         The descriptor signal (with its decomposition) is the file's signal;
@@ -354,7 +359,7 @@ class NeighborhoodPCAResult:
         s.save(filename, overwrite=overwrite)
 
     @classmethod
-    def load(cls, filename):
+    def load(cls, filename) -> NeighborhoodPCAResult:
         """Load a result written by :meth:`save`."""
         import hyperspy.api as hs
 

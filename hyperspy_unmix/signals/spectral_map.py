@@ -9,7 +9,7 @@ class SpectralMap(UnmixMixin, Signal1D):
     """A map of spectra that can be unmixed into endmembers and abundances.
 
     Set it with ``s.set_signal_type("spectral_map")`` on any
-    :class:`hyperspy.signals.Signal1D`.
+    :class:`hyperspy.api.signals.Signal1D`.
     """
 
     _signal_type = "spectral_map"

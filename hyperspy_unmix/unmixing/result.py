@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from hyperspy_unmix._signal_io import (
     result_metadata,
     with_data,
 )
+
+if TYPE_CHECKING:
+    from hyperspy.signal import BaseSignal
 
 INDEX_AXIS = "Endmember index"
 
@@ -52,14 +56,14 @@ class UnmixingResult:
 
     def __init__(
         self,
-        endmembers,
-        abundances,
-        residual,
-        indices,
-        volume,
-        n_iter,
-        explained_variance,
-    ):
+        endmembers: BaseSignal,
+        abundances: BaseSignal,
+        residual: BaseSignal,
+        indices: np.ndarray,
+        volume: float,
+        n_iter: int,
+        explained_variance: np.ndarray,
+    ) -> None:
         self.endmembers = endmembers
         self.abundances = abundances
         self.residual = residual
@@ -75,7 +79,7 @@ class UnmixingResult:
         md.set_item(f"{_RESULT_NODE}.explained_variance", self.explained_variance)
 
     @property
-    def n_endmembers(self):
+    def n_endmembers(self) -> int:
         return self.indices.shape[0]
 
     def __repr__(self):
@@ -94,7 +98,7 @@ class UnmixingResult:
         stem = path.with_suffix("") if path.suffix in (".hspy", ".zspy") else path
         return {part: stem.parent / f"{stem.name}_{part}{ext}" for part in _PARTS}
 
-    def save(self, path, overwrite=None, **kwargs):
+    def save(self, path: str | Path, overwrite: bool | None = None, **kwargs) -> dict:
         """Save as three HyperSpy files next to each other.
 
         ``res.save("run1.hspy")`` writes ``run1_endmembers.hspy``,
@@ -109,7 +113,7 @@ class UnmixingResult:
         ----------
         path : str or pathlib.Path
         overwrite, **kwargs
-            Passed to :meth:`hyperspy.signal.BaseSignal.save`.
+            Passed to :meth:`hyperspy.api.signals.BaseSignal.save`.
 
         Returns
         -------
@@ -133,7 +137,7 @@ class UnmixingResult:
         return paths
 
     @classmethod
-    def load(cls, path, lazy=False):
+    def load(cls, path: str | Path, lazy: bool = False) -> UnmixingResult:
         """Read a result written by :meth:`save` (same ``path``)."""
         import hyperspy.api as hs
 
@@ -223,7 +227,7 @@ class UnmixingResult:
         return getattr(phases, name)
 
     # -- plotting -------------------------------------------------------------
-    def plot(self, max_columns=4):
+    def plot(self, max_columns: int = 4):
         """Endmembers above their abundance maps, chosen pixels marked.
 
         Returns

@@ -94,7 +94,7 @@ def sliding_fft(
         ``(size - window) % step`` pixels may not be covered.
     window : {"hann", "hamming", "blackman", "tukey"} or None
         Taper (apodization window), names as in
-        :meth:`hyperspy.signal.BaseSignal.apply_apodization`; None = flat.
+        :meth:`hyperspy.api.signals.BaseSignal.apply_apodization`; None = flat.
     log : bool
         ``log1p`` of the magnitude, which compresses the strong low
         frequencies so that the Bragg peaks count in the unmixing.

@@ -499,3 +499,25 @@ def test_scale_and_dtype_invariance():
         np.testing.assert_allclose(
             res.endmembers.data, ref.endmembers.data * factor, rtol=1e-6
         )
+
+
+def test_convergence_warning_when_the_search_stops_at_max_iter():
+    """A search cut short says so (scikit-learn's ConvergenceWarning), in the
+    function and the estimator alike; a converged one stays quiet."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    import hyperspy_unmix as hu
+
+    s, _ = hu.data.spectrum_image((32, 32), 64, 4, random_state=1)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        res = nfindr_unmix(s, 4, init="random", max_iter=1, random_state=0)
+    assert res.n_iter == 1
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        hu.NFINDR(4, init="random", max_iter=1, random_state=0).fit(
+            s.data.reshape(-1, 64)
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        nfindr_unmix(s, 4, init="random", random_state=0)
