@@ -97,7 +97,14 @@ def segment_phases(
     if "crop" in kwargs:
         options.pop("zoom")
     options.update(kwargs)
-    stack = sliding_fft(image, window_size, step, lazy_output=lazy_output, **options)
+    stack = sliding_fft(
+        image,
+        window_size,
+        step,
+        lazy_output=lazy_output,
+        show_progressbar=show_progressbar,
+        **options,
+    )
     return nfindr_unmix(
         stack,
         n_phases,

@@ -217,6 +217,7 @@ def sliding_fft_array(
     normalize=None,
     out=None,
     workers=None,
+    progress=None,
 ):
     """Stack of centred local FFT magnitudes of an image (or image stack).
 
@@ -248,6 +249,9 @@ def sliding_fft_array(
         Preallocated output (written once, block by block).
     workers : int or None
         Threads; None = ``os.cpu_count()``.
+    progress : callable, optional
+        Called with the number of windows of each finished block (from the
+        worker threads), e.g. a progress bar's ``update``.
 
     Returns
     -------
@@ -291,9 +295,10 @@ def sliding_fft_array(
         for lead in np.ndindex(*lead_shape)
     }
 
-    # float64 input: remove the mean before rounding to float32, so that a
-    # large offset does not eat the precision of the variations.
-    exact_mean = image.dtype.itemsize > 4 and image.dtype.kind == "f"
+    # Input that float32 does not hold exactly (float64, 32- and 64-bit
+    # integers): remove the mean in float64 before rounding to float32, so
+    # that a large offset does not eat the precision of the variations.
+    exact_mean = image.dtype.itemsize >= 4 and image.dtype != np.float32
 
     def run(my_tasks):
         buf = np.empty((block_size, wy, wx), dtype=np.float32)
@@ -331,6 +336,8 @@ def sliding_fft_array(
             if stage_needed:
                 _post_process(stage[:b], dc, normalize)
                 target[...] = dest
+            if progress is not None:
+                progress(b)
 
     if n_threads == 1:
         run(tasks)

@@ -43,6 +43,24 @@ class UnmixMixin:
 
     nfindr_unmix = delegate(nfindr_unmix)
 
+    def blind_source_separation(self, *args, **kwargs):
+        algorithm = self.learning_results.decomposition_algorithm
+        if type(algorithm).__name__ == "NFINDR" and type(
+            algorithm
+        ).__module__.startswith("hyperspy_unmix"):
+            import warnings
+
+            warnings.warn(
+                "the decomposition was N-FINDR: its factors are endmembers "
+                "(sources) already, so blind source separation of them is "
+                "meaningless; run it after an SVD/PCA decomposition instead",
+                UserWarning,
+                stacklevel=2,
+            )
+        return super().blind_source_separation(*args, **kwargs)
+
+    blind_source_separation.__doc__ = None  # set below from HyperSpy's own
+
 
 class ImageAnalysisMixin:
     """The atomic-resolution image analyses."""
@@ -50,3 +68,12 @@ class ImageAnalysisMixin:
     sliding_fft = delegate(sliding_fft)
     segment_phases = delegate(segment_phases)
     neighborhood_pca = delegate(neighborhood_pca)
+
+
+def _bss_doc():
+    from hyperspy.signal import BaseSignal
+
+    return BaseSignal.blind_source_separation.__doc__
+
+
+UnmixMixin.blind_source_separation.__doc__ = _bss_doc()

@@ -7,26 +7,14 @@ endmembers the lazy abundances follow exactly from the projections kept by
 the reduction, without another pass over the data.
 """
 
-import contextlib
-
 import numpy as np
 
 from hyperspy_unmix._core import abundances as _ab
 from hyperspy_unmix._core import blockwise
 from hyperspy_unmix._validation import check_finite
 
-
-def progress_context(show_progressbar):
-    """dask's own progress bar around lazy computations (None = preferences)."""
-    if show_progressbar is None:
-        import hyperspy.api as hs
-
-        show_progressbar = bool(hs.preferences.General.show_progressbar)
-    if not show_progressbar:
-        return contextlib.nullcontext
-    from dask.diagnostics import ProgressBar
-
-    return ProgressBar
+#: Pixels per solver call in memory (the progress bar advances per block).
+_ROWS_PER_STEP = 1 << 16
 
 
 def check_unmasked_finite(flat, nav_keep, sig_keep):
@@ -91,8 +79,13 @@ def abundances(
     lazy_in,
     lazy_output,
     progress,
+    bar=None,
 ):
-    """Abundances (q, *nav_shape) and residual (nav_shape), numpy or dask."""
+    """Abundances (q, *nav_shape) and residual (nav_shape), numpy or dask.
+
+    ``progress()`` gives the context manager around lazy computations;
+    ``bar.update(n)`` counts the pixels done in memory.
+    """
     Eu = E if sig_keep is None else E[:, sig_keep]
     q = E.shape[0]
     cols = None if sig_keep is None else np.flatnonzero(sig_keep)
@@ -101,12 +94,16 @@ def abundances(
         flat = data.reshape(n_pix, n_ch)
         A = np.full((n_pix, q), np.nan)
         res = np.full(n_pix, np.nan)
-        if nav_keep is None:
-            A[:], res[:] = _ab.unmix(flat, Eu, method, columns=cols)
-        else:
-            A[nav_keep], res[nav_keep] = _ab.unmix(
-                flat, Eu, method, columns=cols, rows=nav_keep
-            )
+        for start in range(0, n_pix, _ROWS_PER_STEP):  # blocks, not pixels
+            sl = slice(start, min(start + _ROWS_PER_STEP, n_pix))
+            if nav_keep is None:
+                A[sl], res[sl] = _ab.unmix(flat[sl], Eu, method, columns=cols)
+            elif nav_keep[sl].any():
+                keep = nav_keep[sl]
+                a, r = _ab.unmix(flat[sl], Eu, method, columns=cols, rows=keep)
+                A[sl][keep], res[sl][keep] = a, r
+            if bar is not None:
+                bar.update(sl.stop - sl.start)
         A = np.moveaxis(A.reshape(*nav_shape, q), -1, 0)
         return A, res.reshape(nav_shape)
 

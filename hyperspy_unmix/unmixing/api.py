@@ -24,11 +24,13 @@ a ``(C + 2) x C`` float64 sum per block in flight; the client holds the
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hyperspy_unmix._core.pca import sample_fraction
+from hyperspy_unmix._progress import bar, dask_progress, wanted
 from hyperspy_unmix._signal_io import aligned_data, flat_masks, is_lazy
 from hyperspy_unmix._validation import (
     check_bool,
@@ -130,10 +132,13 @@ def nfindr_unmix(
         the largest part of the work on large maps. None: every pixel; at
         least 100 otherwise.
     show_progressbar : None or bool
-        Lazy data: dask's progress bar (``dask.diagnostics.ProgressBar``,
-        local schedulers; on a dask.distributed cluster use its dashboard or
+        A progress bar: in memory a tqdm bar over the reduction, the search
+        and the abundances (in blocks of pixels); lazily dask's progress bar
+        (``dask.diagnostics.ProgressBar``, local schedulers; on a
+        dask.distributed cluster use its dashboard or
         ``distributed.progress``) for each pass. None follows
-        ``hs.preferences.General.show_progressbar``.
+        ``hs.preferences.General.show_progressbar`` and is quiet on maps of
+        fewer than 2**24 values; True always shows it, False never.
     lazy_output : None or bool
         Lazy abundances and residual (computed per navigation chunk on
         demand). None: as lazy as ``signal``.
@@ -201,7 +206,10 @@ def nfindr_unmix(
 
     n_use = n_pix if nav_keep is None else int(nav_keep.sum())
     fraction = sample_fraction(n_use, opts.max_pca_pixels)
-    progress = _stage.progress_context(show_progressbar)
+    show = wanted(show_progressbar, n_pix * n_ch)
+    progress = partial(dask_progress, show and lazy_in)
+    # in memory: pixels through the reduction, then through the abundances
+    steps = bar(show and not (lazy_in or lazy_output), 2 * n_pix, "nfindr_unmix")
     # The denoised endmembers lie in the principal subspace, so on lazy data
     # the abundances follow from the pixels' projections kept from the score
     # pass: one pass over the data fewer.
@@ -212,7 +220,11 @@ def nfindr_unmix(
             return reduce_lazy(
                 data, nav_shape, n_ch, q, nav_keep, sig_keep, fraction, fused, progress
             )
-        return reduce_in_memory(signal, q, nav_keep, sig_keep, fraction)
+        steps.set_description("nfindr_unmix: reduction")
+        reduction = reduce_in_memory(signal, q, nav_keep, sig_keep, fraction)
+        steps.update(n_pix)
+        steps.set_description("nfindr_unmix: N-FINDR search")
+        return reduction
 
     def read_spectra(rows):
         indices = np.stack(np.unravel_index(rows, nav_shape), axis=1)
@@ -242,6 +254,7 @@ def nfindr_unmix(
             progress,
         )
     else:
+        steps.set_description("nfindr_unmix: abundances")
         A, res = _stage.abundances(
             data,
             nav_shape,
@@ -253,7 +266,9 @@ def nfindr_unmix(
             lazy_in,
             lazy_output,
             progress,
+            bar=steps,
         )
+    steps.close()
 
     params = {
         "n_endmembers": q,

@@ -29,10 +29,15 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         model = s.get_decomposition_model()
 
     ``s.data`` is left unchanged: the estimator deliberately has no ``mean_``
-    attribute (HyperSpy would add it back into the data). It has no
-    ``explained_variance_`` either (endmembers are not orthogonal, so a
-    per-component variance is not meaningful), so HyperSpy's scree plot is
-    unavailable. With ``normalize_poissonian_noise=True`` HyperSpy rescales the
+    attribute (HyperSpy would add it back into the data). After
+    ``fit_transform`` (what HyperSpy's ``decomposition`` calls)
+    ``explained_variance_`` holds the variance of each endmember's term
+    ``a_k e_k`` over the samples, so ``s.plot_scree_plot()`` shows how much
+    each endmember varies across the map (endmembers are not orthogonal:
+    these need not add up to the data's variance). The file HyperSpy saves
+    records the estimator by its ``repr``. Blind source separation after
+    N-FINDR is meaningless (the factors are already the sources): our signal
+    types warn. With ``normalize_poissonian_noise=True`` HyperSpy rescales the
     loadings of every pixel after ``transform`` returns, so they no longer sum
     to one; use :func:`hyperspy_unmix.nfindr_unmix` for sum-to-one
     abundances of Poisson data.
@@ -152,6 +157,20 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     @property
     def _n_features_out(self):
         return self.components_.shape[0]
+
+    def fit_transform(self, X, y=None):
+        """Fit, then the abundances of ``X`` (n_samples, n_endmembers)."""
+        A = self.fit(X).transform(X)
+        norms = np.einsum("ij,ij->i", self.components_, self.components_)
+        self.explained_variance_ = A.var(axis=0, ddof=1) * norms
+        return A
+
+    def __array__(self, dtype=None, copy=None):
+        # HyperSpy keeps the estimator object in
+        # learning_results.decomposition_algorithm, and RosettaSciIO's HDF5
+        # writer stores attributes through numpy: the repr, as bytes, is what
+        # it can write (instead of logging an error traceback on every save).
+        return np.array(repr(self).encode())
 
     def transform(self, X):
         """Abundances of ``X`` (n_samples, n_features) -> (n_samples, n_endmembers)."""

@@ -21,6 +21,7 @@ from hyperspy_unmix._core.windowed_fft import (
     output_shape,
     sliding_fft_array,
 )
+from hyperspy_unmix._progress import bar, wanted
 from hyperspy_unmix._signal_io import (
     add_provenance,
     axis_dict,
@@ -69,6 +70,7 @@ def sliding_fft(
     chunks: int | tuple[int, int] | None = None,
     memory_limit: int | None = None,
     num_workers: int | None = None,
+    show_progressbar: bool | None = None,
     workers: int | None = None,
 ) -> BaseSignal:
     """Stack of local FFT magnitudes of an image, one per window position.
@@ -134,6 +136,11 @@ def sliding_fft(
     num_workers : int, optional
         Threads for the in-memory computation (default: all cores), as
         HyperSpy's ``map(num_workers=...)``.
+    show_progressbar : None or bool
+        A progress bar over the windows of an in-memory computation (a lazy
+        stack computes nothing here). None follows
+        ``hs.preferences.General.show_progressbar`` and is quiet on stacks of
+        fewer than 2**24 values; True always shows it, False never.
     workers : int, optional
         Deprecated name of ``num_workers`` (removed in 0.3).
 
@@ -191,6 +198,7 @@ def sliding_fft(
         check_choice(normalize, "normalize", NORMALIZATIONS)
     tukey_alpha = check_float(tukey_alpha, "tukey_alpha", minimum=0, maximum=1)
     lazy_output = check_bool(lazy_output, "lazy_output", allow_none=True)
+    check_bool(show_progressbar, "show_progressbar", allow_none=True)
     if lazy_output is None:
         lazy_output = is_lazy(image)
     num_workers = deprecated_alias(workers, "workers", num_workers, "num_workers", None)
@@ -224,7 +232,15 @@ def sliding_fft(
         _check_memory(shape, memory_limit)
         values = computed(image.data)
         check_finite(values, "image")
-        data = kernel(values, workers=num_workers)
+        n_windows = math.prod(shape[:-2])
+        ticker = bar(
+            wanted(show_progressbar, math.prod(shape)),
+            n_windows,
+            "sliding_fft",
+            unit="windows",
+        )
+        data = kernel(values, workers=num_workers, progress=ticker.update)
+        ticker.close()
 
     parameters = {
         "window_size": window_shape,

@@ -115,3 +115,27 @@ def test_sampled_pca_matches_nfindr_unmix():
     np.testing.assert_allclose(est.components_, res.endmembers.data, rtol=1e-6)
     full = NFINDR(3, endmember_estimate="denoised", max_pca_pixels=None).fit(X)
     assert not np.allclose(full.components_, est.components_, rtol=1e-9)
+
+
+def test_hyperspy_interplay_save_scree_and_bss(tmp_path, caplog):
+    """After decomposition(algorithm=NFINDR): the file saves without writer
+    errors, the scree plot works, and BSS on N-FINDR factors warns."""
+    import logging
+
+    import hyperspy.api as hs
+
+    s, _ = spectrum_image((24, 24), 48, 3, random_state=0)
+    s.decomposition(algorithm=NFINDR(3), print_info=False)
+    lr = s.learning_results
+    A = lr.loadings
+    E = lr.factors.T
+    expected = A.var(axis=0, ddof=1) * (E**2).sum(axis=1)
+    np.testing.assert_allclose(lr.explained_variance, expected, rtol=1e-10)
+    with caplog.at_level(logging.ERROR):
+        s.save(tmp_path / "nfindr.hspy")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    back = hs.load(tmp_path / "nfindr.hspy")
+    assert "NFINDR" in str(back.learning_results.decomposition_algorithm)
+    s.plot_scree_plot()
+    with pytest.warns(UserWarning, match="meaningless"):
+        s.blind_source_separation(3, print_info=False)
