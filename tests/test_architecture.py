@@ -25,7 +25,7 @@ DEPRECATED_EDGES = {
 }
 
 API_PACKAGES = ("unmixing", "windowing", "neighborhoods")
-SHARED = ("_signal_io", "_validation")
+SHARED = ("_signal_io", "_validation", "_progress")
 
 
 def _module_name(path):
