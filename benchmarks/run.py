@@ -34,6 +34,10 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small sizes")
     args = parser.parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
+    import hyperspy.api as hs
+
+    # the table is the output: no progress bars between its rows
+    hs.preferences.General.show_progressbar = False
     # Atomap imports HyperSpy's private modules; the warnings are Atomap's.
     warnings.filterwarnings(
         "ignore", message=r"Importing `\w+` from `hyperspy\._signals"
@@ -49,7 +53,10 @@ def main(argv=None):
     print(header)
     print("-" * len(header))
     for f in files:
-        for row in _load(f).cases(quick=args.quick):
+        module = _load(f)
+        if not hasattr(module, "cases"):  # a script with its own __main__
+            continue
+        for row in module.cases(quick=args.quick):
             print(
                 f"{row['case']:<58} {row['ours_s']:>10.4f} {row['reference']:<34} "
                 f"{row['reference_s']:>10.4f} {row['ratio']:>7.1f}x",

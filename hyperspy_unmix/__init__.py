@@ -18,6 +18,7 @@ _PUBLIC = {
     "nfindr_unmix": "hyperspy_unmix.unmixing.api",
     "NFINDR": "hyperspy_unmix.unmixing.estimator",
     "UnmixingResult": "hyperspy_unmix.unmixing.result",
+    "estimate_n_endmembers": "hyperspy_unmix.unmixing.count",
     "sliding_fft": "hyperspy_unmix.windowing.api",
     "segment_phases": "hyperspy_unmix.phases",
     "phase_maps": "hyperspy_unmix.phases",

@@ -134,8 +134,10 @@ class CovariancePCA:
 
     Parameters
     ----------
-    n_components : int
-        Number of principal directions kept.
+    n_components : int or callable
+        Number of principal directions kept, or ``rule(n, mean, cov) -> int``
+        applied to the accumulated moments when the fit finishes (the number
+        used is ``n_components_``).
     rows : None or array of int
         Rows of the data ``fit`` estimates the covariance (and centre) from;
         all when None. ``transform`` projects every row. Ignored by
@@ -290,18 +292,29 @@ class CovariancePCA:
         self._stale = False
         return self
 
+    def covariance(self):
+        """``(n, mean, cov)`` of what was accumulated (divisor ``n - 1``)."""
+        n = self.n_samples_seen_
+        m = self._sum / max(n, 1)
+        cov = (self._gram - n * np.outer(m, m)) / max(n - 1, 1)
+        return n, self._shift + m, cov
+
     def _finish(self):
         n = self.n_samples_seen_
-        k = int(self.n_components)
         C = self._gram.shape[0]
-        if n < 2 or k > C:
+        n, mean, cov = self.covariance()
+        if not np.all(np.isfinite(cov)):
+            raise NonFiniteDataError("the data contain NaN or infinite values")
+        # n_components may be a rule applied to the moments (e.g. an estimate
+        # of the number of endmembers): one pass gives both
+        k = self.n_components
+        k = int(k(n, mean, cov) if callable(k) else k)
+        self.n_components_ = k
+        if n < 2 or k > C or k < 1:
             raise ValueError(
                 f"cannot extract {k} components from {n} samples of {C} features"
             )
-        m = self._sum / n
-        cov = (self._gram - n * np.outer(m, m)) / (n - 1)
-        if not np.all(np.isfinite(cov)):
-            raise NonFiniteDataError("the data contain NaN or infinite values")
+        m = mean - self._shift
         if self.all_variances:
             w, v = np.linalg.eigh(cov)
             w, v = w[::-1], v[:, ::-1]
@@ -313,15 +326,18 @@ class CovariancePCA:
     def _fit_gram(self, X):
         """Few samples, many features: eigen-decompose the sample Gram instead."""
         n, C = X.shape
-        k = int(self.n_components)
-        if n < 2 or k > n - 1:
-            raise ValueError(
-                f"cannot extract {k} components from {n} samples of {C} features"
-            )
         centre = X.mean(axis=0, dtype=np.float64)
         Xc = X.astype(np.float64) - centre
         if not np.all(np.isfinite(Xc)):
             raise NonFiniteDataError("the data contain NaN or infinite values")
+        k = self.n_components
+        if callable(k):
+            k = k(n, centre, (Xc.T @ Xc) / max(n - 1, 1))
+        k = self.n_components_ = int(k)
+        if n < 2 or k > n - 1 or k < 1:
+            raise ValueError(
+                f"cannot extract {k} components from {n} samples of {C} features"
+            )
         w, u = _top_eigh(Xc @ Xc.T, k)
         comps = (Xc.T @ u).T
         norms = np.linalg.norm(comps, axis=1, keepdims=True)

@@ -9,9 +9,10 @@ search -> estimate pipeline the function and the estimator share,
 """
 
 from hyperspy_unmix.unmixing.api import nfindr_unmix
+from hyperspy_unmix.unmixing.count import estimate_n_endmembers
 from hyperspy_unmix.unmixing.result import UnmixingResult
 
-__all__ = ["nfindr_unmix", "NFINDR", "UnmixingResult"]
+__all__ = ["nfindr_unmix", "estimate_n_endmembers", "NFINDR", "UnmixingResult"]
 
 
 def __getattr__(name):

@@ -137,7 +137,7 @@ def check_rank(variance, q, dtype):
 def fit_endmembers(
     reduce: Callable[[], Reduction],
     read_spectra: Callable[[np.ndarray], np.ndarray],
-    q: int,
+    q: int | None,
     options: NFINDROptions,
     *,
     dtype,
@@ -155,7 +155,9 @@ def fit_endmembers(
         ``read_spectra(rows) -> (q, n_features)`` float64 spectra at the
         chosen rows (all channels; averaged over a neighbourhood if the
         caller wants).
-    q : int
+    q : int or None
+        None: as many endmembers as the reduction chose (``k + 1``, its
+        ``n_components`` rule).
     options : NFINDROptions
     dtype : numpy.dtype
         Of the data (sets the rank floor).
@@ -171,10 +173,17 @@ def fit_endmembers(
     """
     reduction = reduce()
     pca = reduction.pca
+    if q is None:
+        q = pca.n_components_ + 1
     check_rank(pca.variance, q, dtype)
     scores = reduction.scores
     if candidates is not None:
         scores = scores[candidates]
+    if scores.shape[0] < q:
+        raise ValueError(
+            f"`n_endmembers`={q} exceeds the number of usable pixels "
+            f"({scores.shape[0]})"
+        )
     found = nfindr(
         scores,
         q,

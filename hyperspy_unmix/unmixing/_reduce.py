@@ -31,8 +31,12 @@ def non_finite_error(masked):
     )
 
 
-def reduce_in_memory(signal, q, nav_keep, sig_keep, fraction) -> Reduction:
-    """Centred PCA scores (n_pixels, q - 1) via HyperSpy's decomposition."""
+def reduce_in_memory(signal, n_components, nav_keep, sig_keep, fraction) -> Reduction:
+    """Centred PCA scores (n_pixels, k) via HyperSpy's decomposition.
+
+    ``n_components``: ``k`` (``q - 1``), or a rule choosing it from the
+    moments (``n_endmembers="auto"``).
+    """
     import hyperspy.api as hs
 
     data, _, _ = aligned_data(signal)
@@ -48,7 +52,7 @@ def reduce_in_memory(signal, q, nav_keep, sig_keep, fraction) -> Reduction:
     shallow = hs.signals.BaseSignal(data, axes=axes)
     nav_mask, sig_mask = mask_signals(signal, nav_keep, sig_keep)
     n_pix = int(np.prod(data.shape[: signal.axes_manager.navigation_dimension]))
-    est = CovariancePCA(q - 1, rows=sample_rows(n_pix, fraction, nav_keep))
+    est = CovariancePCA(n_components, rows=sample_rows(n_pix, fraction, nav_keep))
     try:
         shallow.decomposition(
             algorithm=est,
@@ -62,18 +66,17 @@ def reduce_in_memory(signal, q, nav_keep, sig_keep, fraction) -> Reduction:
     return Reduction(np.asarray(loadings, dtype=np.float64), est)
 
 
-def reduce_lazy(
-    data, nav_shape, n_ch, q, nav_keep, sig_keep, fraction, keep_proj, progress
-) -> Reduction:
-    """Out-of-core centred PCA of a lazy signal and its scores.
+def lazy_moments_of(data, nav_shape, n_ch, nav_keep, sig_keep, fraction, progress):
+    """The summed channel moments of a lazy signal (one pass), and its shift.
 
-    Two passes: the (C, C) moments, then the projections of every pixel on
-    the ``q - 1`` principal directions (and, with ``keep_proj``, on the
-    centre, with the squared norms: kept, persisted where the scheduler keeps
-    data, for the abundances). Rows of masked pixels are NaN.
+    Returns
+    -------
+    shift, moments : ndarray
+        As :meth:`CovariancePCA.from_moments` takes them.
+    flat, keep : dask.array.Array
+        The data as ``(*nav_shape, C)`` and the keep mask in blocks.
+    cols : None or ndarray of int
     """
-    import dask
-
     flat = blockwise.as_flat(data, nav_shape, n_ch)
     keep = blockwise.keep_blocks(nav_keep, nav_shape, flat)
     cols = None if sig_keep is None else np.flatnonzero(sig_keep)
@@ -85,10 +88,79 @@ def reduce_lazy(
     with progress():
         shift = blockwise.first_block_mean(flat, nav_keep, nav_shape, cols)
         moments = blockwise.lazy_moments(flat, keep_moments, cols, shift, f).compute()
+    return shift, moments, flat, keep, cols
+
+
+def memory_moments_of(flat, nav_keep, sig_keep, fraction, block_rows=8192):
+    """The same moments of an in-memory ``(n_pixels, C)`` array, block by block.
+
+    The lazy kernel itself (:func:`~hyperspy_unmix._core.blockwise.block_moments`)
+    over row blocks: the same pixels and arithmetic as lazily, and no copy of
+    the used rows and channels beyond one block.
+    """
+    n_pix = flat.shape[0]
+    cols = None if sig_keep is None else np.flatnonzero(sig_keep)
+    first = 0 if nav_keep is None else int(np.argmax(nav_keep))
+    head = flat[first : first + block_rows]
+    if nav_keep is not None:
+        head = head[nav_keep[first : first + block_rows]]
+    if cols is not None:
+        head = head[:, cols]
+    shift = head.mean(axis=0, dtype=np.float64)
+    total = None
+    for a in range(0, n_pix, block_rows):
+        b = min(a + block_rows, n_pix)
+        part = blockwise.block_moments(
+            flat[a:b],
+            None if nav_keep is None else nav_keep[a:b],
+            shift=shift,
+            columns=cols,
+            fraction=fraction,
+            nav_shape=(n_pix,),
+            block_info={0: {"array-location": [(a, b)]}},
+        )
+        total = part if total is None else total + part
+    return shift, total.reshape(total.shape[-2:])
+
+
+def lazy_fit(
+    data, nav_shape, n_ch, n_components, nav_keep, sig_keep, fraction, progress
+):
+    """:class:`CovariancePCA` fitted out of core (``n_components``: int or rule)."""
+    shift, moments, flat, keep, cols = lazy_moments_of(
+        data, nav_shape, n_ch, nav_keep, sig_keep, fraction, progress
+    )
     try:
-        pca = CovariancePCA.from_moments(q - 1, shift, moments)
+        pca = CovariancePCA.from_moments(n_components, shift, moments)
     except NonFiniteDataError:
         raise non_finite_error(nav_keep is not None) from None
+    return pca, flat, keep, cols
+
+
+def reduce_lazy(
+    data,
+    nav_shape,
+    n_ch,
+    n_components,
+    nav_keep,
+    sig_keep,
+    fraction,
+    keep_proj,
+    progress,
+) -> Reduction:
+    """Out-of-core centred PCA of a lazy signal and its scores.
+
+    Two passes: the (C, C) moments, then the projections of every pixel on
+    the ``q - 1`` principal directions (and, with ``keep_proj``, on the
+    centre, with the squared norms: kept, persisted where the scheduler keeps
+    data, for the abundances). Rows of masked pixels are NaN.
+    """
+    import dask
+
+    pca, flat, keep, cols = lazy_fit(
+        data, nav_shape, n_ch, n_components, nav_keep, sig_keep, fraction, progress
+    )
+    k = pca.n_components_
     V, centre = pca.components_, pca.centre_
     W = np.vstack([V, centre]) if keep_proj else V
     proj = blockwise.nav_blockwise(
@@ -103,8 +175,8 @@ def reduce_lazy(
     with progress():
         if keep_proj:
             (proj,) = dask.persist(proj)
-        raw = blockwise.gather(proj[..., : q - 1])
-    scores = raw.reshape(-1, q - 1)  # joined here: ours to change in place
+        raw = blockwise.gather(proj[..., :k])
+    scores = raw.reshape(-1, k)  # joined here: ours to change in place
     scores -= centre @ V.T
     # with a sampled covariance, values outside the sample show up here only
     if not np.isfinite(scores if nav_keep is None else scores[nav_keep]).all():

@@ -53,7 +53,7 @@ __all__ = ["nfindr_unmix"]
 
 def nfindr_unmix(
     signal: BaseSignal,
-    n_endmembers: int,
+    n_endmembers: int | str,
     *,
     abundances: str = "fcls",
     endmember_estimate: str = "pixel",
@@ -84,9 +84,13 @@ def nfindr_unmix(
         dimension 1 (spectrum images) or 2 (stacks of images or patterns,
         e.g. :class:`hyperspy_unmix.signals.SlidingFFT`); lazy or in memory.
         Integer data are converted to float block by block.
-    n_endmembers : int
+    n_endmembers : int or "auto"
         Number of endmembers ``q`` (>= 2, at most the number of unmasked
-        pixels and the rank of the data + 1).
+        pixels and the rank of the data + 1). ``"auto"``: estimated from the
+        moments of the reduction's own pass, as
+        :func:`hyperspy_unmix.estimate_n_endmembers` does (the estimate, with
+        its evidence, is ``result.n_endmembers_estimate``; the chosen ``q``
+        is in the provenance).
     abundances : {"fcls", "nnls", "scls", "ucls"}
         Fully constrained (non-negative, sum to one), non-negative only,
         sum-to-one only, or unconstrained least squares; all exact.
@@ -175,7 +179,12 @@ def nfindr_unmix(
     """
     # -- validation: everything before the first pass over the data ----------
     check_signal(signal, signal_dimension=(1, 2), need_navigation=True)
-    q = check_int(n_endmembers, "n_endmembers", minimum=2)
+    auto = isinstance(n_endmembers, str)
+    if auto and n_endmembers != "auto":
+        raise ValueError(
+            f'`n_endmembers` must be an int >= 2 or "auto", got {n_endmembers!r}'
+        )
+    q = None if auto else check_int(n_endmembers, "n_endmembers", minimum=2)
     if neighbourhood is not None:  # named as the user spelled it
         check_int(neighbourhood, "neighbourhood", minimum=0)
     neighborhood = deprecated_alias(
@@ -200,7 +209,12 @@ def nfindr_unmix(
     n_pix = int(np.prod(nav_shape))
     n_ch = int(np.prod(sig_shape))
     nav_keep, sig_keep = flat_masks(signal, navigation_mask, signal_mask)
-    _check_sizes(q, n_pix, n_ch, nav_keep, sig_keep)
+    _check_sizes(2 if auto else q, n_pix, n_ch, nav_keep, sig_keep)
+    n_components = q - 1 if not auto else None
+    if auto:
+        from hyperspy_unmix.unmixing.count import CountRule, looks_like_counts
+
+        n_components = CountRule(counts=looks_like_counts(data, n_pix, n_ch, nav_keep))
     if not lazy_in:
         _stage.check_unmasked_finite(data.reshape(n_pix, n_ch), nav_keep, sig_keep)
 
@@ -218,10 +232,18 @@ def nfindr_unmix(
     def reduce():
         if lazy_in:
             return reduce_lazy(
-                data, nav_shape, n_ch, q, nav_keep, sig_keep, fraction, fused, progress
+                data,
+                nav_shape,
+                n_ch,
+                n_components,
+                nav_keep,
+                sig_keep,
+                fraction,
+                fused,
+                progress,
             )
         steps.set_description("nfindr_unmix: reduction")
-        reduction = reduce_in_memory(signal, q, nav_keep, sig_keep, fraction)
+        reduction = reduce_in_memory(signal, n_components, nav_keep, sig_keep, fraction)
         steps.update(n_pix)
         steps.set_description("nfindr_unmix: N-FINDR search")
         return reduction
@@ -243,6 +265,7 @@ def nfindr_unmix(
     )
     E = fit.spectra
     red = fit.reduction
+    q = E.shape[0]
     if red.projections is not None:
         A, res = _stage.abundances_from_projections(
             red.projections,
@@ -272,6 +295,7 @@ def nfindr_unmix(
 
     params = {
         "n_endmembers": q,
+        "n_endmembers_given": "auto" if auto else q,
         "abundances": opts.abundances,
         "endmember_estimate": opts.endmember_estimate,
         "neighborhood": opts.neighborhood,
@@ -283,7 +307,7 @@ def nfindr_unmix(
         "signal_mask": None if signal_mask is None else "given",
         "max_pca_pixels": opts.max_pca_pixels,
     }
-    return build_result(
+    result = build_result(
         signal,
         E.reshape((q, *sig_shape)),
         A,
@@ -294,6 +318,8 @@ def nfindr_unmix(
         explained_variance=red.pca.variance,
         parameters=params,
     )
+    result.n_endmembers_estimate = n_components.estimate if auto else None
+    return result
 
 
 def _check_sizes(q, n_pix, n_ch, nav_keep, sig_keep):
