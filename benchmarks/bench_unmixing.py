@@ -17,8 +17,8 @@ from _timing import compare
 
 from hyperspy_unmix import nfindr_unmix
 from hyperspy_unmix._core.abundances import unmix
-from hyperspy_unmix._core.simplex import atgp, nfindr
 from hyperspy_unmix._core.pca import CovariancePCA
+from hyperspy_unmix._core.simplex import atgp, nfindr
 from hyperspy_unmix.data import spectrum_image
 
 
