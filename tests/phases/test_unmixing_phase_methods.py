@@ -19,6 +19,7 @@ def unmixed():
     stack = hu.sliding_fft(image, WINDOW, STEP, zoom=2, remove_dc=2, normalize="sum")
     return image, truth, hu.nfindr_unmix(stack, 2, endmember_estimate="denoised")
 
+
 # These methods are deprecated (they forward to hyperspy_unmix.phases); the
 # tests keep their behaviour until they are removed in 0.3.
 pytestmark = pytest.mark.filterwarnings(
