@@ -41,10 +41,10 @@ def test_nfindr_unmix_on_cluster_equals_eager(client):
     s, truth = hu.data.spectrum_image(
         (40, 36), n_channels=96, n_endmembers=3, random_state=1
     )
-    eager = hu.nfindr_unmix(s, 3)
+    eager = hu.nfindr_unmix(s, 3, endmember_estimate="pixel")
     # uneven navigation chunks (13 + 13 + 13 + 1 rows, 20 + 16 columns)
     lazy = _rechunk(s, (13, 20, -1))
-    res = hu.nfindr_unmix(lazy, 3)
+    res = hu.nfindr_unmix(lazy, 3, endmember_estimate="pixel")
     assert isinstance(res.abundances.data, da.Array)
     np.testing.assert_array_equal(res.indices, eager.indices)
     ab = res.abundances.data.compute()

@@ -33,7 +33,7 @@ class NFINDROptions:
     """Validated options of the search and the endmember estimate."""
 
     abundances: str = "fcls"
-    endmember_estimate: str = "pixel"
+    endmember_estimate: str = "denoised"
     neighborhood: int = 0
     init: str = "atgp"
     n_init: int = 1
@@ -45,7 +45,7 @@ class NFINDROptions:
 def check_options(
     *,
     abundances="fcls",
-    endmember_estimate="pixel",
+    endmember_estimate="denoised",
     neighborhood=0,
     init="atgp",
     n_init=1,

@@ -48,9 +48,10 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Number of endmembers ``q`` (>= 2).
     abundances : {"fcls", "nnls", "scls", "ucls"}
         Constraint of ``transform`` (see :func:`hyperspy_unmix.nfindr_unmix`).
-    endmember_estimate : {"pixel", "denoised"}
-        ``components_`` are the chosen samples, or their projections onto the
-        principal affine subspace.
+    endmember_estimate : {"denoised", "pixel"}
+        ``components_`` are the chosen samples projected onto the principal
+        affine subspace (default, as :func:`hyperspy_unmix.nfindr_unmix`), or
+        the samples themselves.
     init : {"atgp", "random"}
     n_init : int
     max_iter : int
@@ -91,7 +92,7 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         n_endmembers=3,
         *,
         abundances="fcls",
-        endmember_estimate="pixel",
+        endmember_estimate="denoised",
         init="atgp",
         n_init=1,
         max_iter=100,

@@ -160,7 +160,8 @@ def test_save_computes_each_block_once(noisy, tmp_path, monkeypatch):
     from hyperspy_unmix._core import abundances
 
     s, _ = noisy
-    res = hu.nfindr_unmix(lazy_copy(s, (10, 11)), 3)  # 3 x 4 blocks
+    # the "pixel" path reads the data for its abundances (3 x 4 blocks)
+    res = hu.nfindr_unmix(lazy_copy(s, (10, 11)), 3, endmember_estimate="pixel")
     calls = []
     real = abundances.unmix
 

@@ -100,7 +100,7 @@ def test_denoised_endmembers_beat_the_floor_at_low_dose():
     _, _, ang = match(res, truth)
     assert ang.mean() * 2 <= floor
     # Averaging over a neighbourhood helps further, raw pixels cannot.
-    res_nb = nfindr_unmix(s, 4, endmember_estimate="denoised", neighbourhood=1)
+    res_nb = nfindr_unmix(s, 4, endmember_estimate="denoised", neighborhood=1)
     assert match(res_nb, truth)[2].mean() < ang.mean()
 
 
@@ -521,3 +521,13 @@ def test_convergence_warning_when_the_search_stops_at_max_iter():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         nfindr_unmix(s, 4, init="random", random_state=0)
+
+
+def test_neighbourhood_spelling_still_works_with_a_deprecation_warning():
+    s, _ = spectrum_image((24, 24), 32, 3, random_state=0)
+    new = nfindr_unmix(s, 3, neighborhood=1)
+    with pytest.warns(DeprecationWarning, match="`neighbourhood` is deprecated"):
+        old = nfindr_unmix(s, 3, neighbourhood=1)
+    np.testing.assert_array_equal(old.endmembers.data, new.endmembers.data)
+    with pytest.raises(TypeError, match="not both"):
+        nfindr_unmix(s, 3, neighbourhood=1, neighborhood=2)
