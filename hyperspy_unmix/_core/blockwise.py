@@ -295,3 +295,26 @@ def _fan_in(numblocks, n_used):
         longest = max(several, key=lambda i: numblocks[i])
         factors[longest] = max(2, total // 2 ** (len(several) - 1))
     return factors
+
+
+def da_blockwise_sum(func, args, nd, width, **kwargs):
+    """``func`` per navigation block (returning ``(1, ..., 1, width)``), summed.
+
+    ``args`` are ``blockwise`` pairs (array, index) of arrays chunked along
+    the ``nd`` navigation axes; the result is a lazy ``(width,)`` array.
+    """
+    import dask.array as da
+
+    nav = tuple(range(nd))
+    parts = da.blockwise(
+        func,
+        (*nav, nd + 1),
+        *args,
+        new_axes={nd + 1: width},
+        adjust_chunks={i: 1 for i in nav},
+        concatenate=True,
+        dtype=np.float64,
+        meta=np.empty((0,) * (nd + 1)),
+        **kwargs,
+    )
+    return parts.sum(axis=nav)

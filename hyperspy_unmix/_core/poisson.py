@@ -377,3 +377,87 @@ def _subspace_nonneg(E, B, max_iter=5000, tol=1e-9):
     # after max_iter steps on low-count maps) are clipped, which leaves the
     # span by that much only.
     return np.maximum(z, 0.0)
+
+
+# -- the weighting as a transform of blocks (what the unmixing pipeline uses) --
+
+
+class KeenanKotula:
+    """The weighting ``y_pc = x_pc w_c sqrt(mean(t) / t_p)`` as a block map.
+
+    With the channel weights ``w_c = 1 / sqrt(h_c)`` and the mean total known
+    (one pass of sums over the used pixels), every block of raw counts maps
+    to its weighted values on its own, so the package's moment and
+    projection kernels run unchanged on the weighted data (lazily the map is
+    fused into their tasks: no weighted copy of the map exists).
+
+    Parameters
+    ----------
+    mean : ndarray of shape (C,)
+        Mean spectrum of the used pixels (all channels; masked channels may
+        hold anything: they get weight 0 and stay out of ``t_p``).
+    mean_total : float
+        Mean of the pixel totals over the used channels.
+    columns : None or ndarray of int
+        The used channels.
+    """
+
+    def __init__(self, mean, mean_total, columns=None):
+        mean = np.asarray(mean, dtype=np.float64)
+        used = (
+            np.ones(mean.size, bool) if columns is None else np.zeros(mean.size, bool)
+        )
+        if columns is not None:
+            used[columns] = True
+        w = np.zeros(mean.size)
+        w[used] = channel_weights(np.maximum(mean[used], 0.0))
+        self.channel = w
+        self.columns = columns
+        self.mean_total = float(mean_total)
+        if not self.mean_total > 0:
+            raise ValueError("the used pixels hold no counts (mean total 0)")
+
+    def row_scale(self, x):
+        """``w`` per row (shape ``x.shape[:-1]``): ``sqrt(mean(t) / t_p)``."""
+        xs = x if self.columns is None else x[..., self.columns]
+        t = xs.sum(axis=-1, dtype=np.float64)
+        scale = np.zeros_like(t)
+        pos = t > 0
+        scale[pos] = np.sqrt(self.mean_total / t[pos])
+        return scale
+
+    def __call__(self, x):
+        """Weighted block (float32 for float32/integer counts, else float64)."""
+        x = np.asarray(x)
+        wd = np.float64 if x.dtype == np.float64 else np.float32
+        s = self.row_scale(x)[..., None] * self.channel
+        return (x * s).astype(wd, copy=False)
+
+    def unweight(self, Y, raw):
+        """Weighted spectra ``Y`` (q, C) back to counts, with the row scale of
+        the raw spectra ``raw`` they stand for (channels of weight 0 keep the
+        raw values)."""
+        s = self.row_scale(np.asarray(raw, dtype=np.float64))[:, None] * self.channel
+        out = np.array(raw, dtype=np.float64)
+        ok = s > 0
+        out[ok] = np.asarray(Y, dtype=np.float64)[ok] / s[ok]
+        return out
+
+
+def weighting_sums(x, keep=None, columns=None):
+    """Column sums (all channels), count and total of the used pixels of a
+    block: what :class:`KeenanKotula` needs (summed over blocks).
+
+    Returns
+    -------
+    ndarray of shape (1, ..., 1, C + 2)
+        ``[column sums..., n_used, sum of totals over the used channels]``.
+    """
+    nd = x.ndim - 1
+    flat = x.reshape(-1, x.shape[-1])
+    if keep is not None:
+        flat = flat[keep.ravel()]
+    sums = flat.sum(axis=0, dtype=np.float64)
+    used = sums if columns is None else sums[columns]
+    out = np.concatenate([sums, [flat.shape[0], used.sum()]])
+    return out.reshape((1,) * nd + out.shape)

@@ -25,6 +25,7 @@ from hyperspy_unmix._validation import (
 
 ENDMEMBER_ESTIMATES = ("pixel", "denoised")
 INITS = ("atgp", "random")
+NONNEGATIVE = ("clip", "subspace")
 ABUNDANCE_METHODS = _ab.METHODS
 
 
@@ -40,6 +41,7 @@ class NFINDROptions:
     max_iter: int = 100
     random_state: object = None
     max_pca_pixels: int | None = 1_000_000
+    nonnegative: str | None = None
 
 
 def check_options(
@@ -52,8 +54,11 @@ def check_options(
     max_iter=100,
     random_state=None,
     max_pca_pixels=1_000_000,
+    nonnegative_endmembers=None,
 ) -> NFINDROptions:
     """Every option of the pipeline checked, with the parameter's name."""
+    if nonnegative_endmembers is not None:
+        check_choice(nonnegative_endmembers, "nonnegative_endmembers", NONNEGATIVE)
     check_choice(abundances, "abundances", ABUNDANCE_METHODS)
     check_choice(endmember_estimate, "endmember_estimate", ENDMEMBER_ESTIMATES)
     check_choice(init, "init", INITS)
@@ -68,6 +73,7 @@ def check_options(
         max_iter=check_int(max_iter, "max_iter", minimum=1),
         random_state=check_random_state(random_state),
         max_pca_pixels=max_pca_pixels,
+        nonnegative=nonnegative_endmembers,
     )
 
 
@@ -85,11 +91,15 @@ class Reduction:
     projections : None or dask.array.Array
         ``[x V^T, x . centre, x . x]`` per pixel, kept by the lazy reduction
         for the abundances of denoised endmembers.
+    weighting : None or KeenanKotula
+        The Poisson weighting the subspace was found in (None: the data's
+        own units).
     """
 
     scores: np.ndarray
     pca: CovariancePCA
     projections: object = None
+    weighting: object = None
 
 
 @dataclass
@@ -204,9 +214,9 @@ def fit_endmembers(
     rows = found.indices if candidates is None else candidates[found.indices]
     E = read_spectra(rows)
     if options.endmember_estimate == "denoised":
-        cols = slice(None) if columns is None else columns
-        V, centre = pca.components_, pca.centre_
-        E[:, cols] = centre + ((E[:, cols] - centre) @ V.T) @ V
+        E = _denoise(E, reduction, columns, options.nonnegative)
+    elif options.nonnegative is not None:
+        E = np.maximum(E, 0.0)  # raw spectra: only clipping makes sense
     return EndmemberFit(
         spectra=E,
         rows=rows,
@@ -215,3 +225,21 @@ def fit_endmembers(
         converged=found.converged,
         reduction=reduction,
     )
+
+
+def _denoise(E, reduction, columns, nonnegative):
+    """Spectra projected on the principal affine subspace (in the space it was
+    found in: the Poisson-weighted one, then back to counts), optionally kept
+    non-negative there (weights are positive, so that carries over)."""
+    from hyperspy_unmix._core.poisson import nonnegative_endmembers
+
+    pca = reduction.pca
+    cols = slice(None) if columns is None else columns
+    V, centre = pca.components_, pca.centre_
+    kk = reduction.weighting
+    Y = E if kk is None else kk(E).astype(np.float64)
+    Y = np.array(Y, dtype=np.float64)
+    Y[:, cols] = centre + ((Y[:, cols] - centre) @ V.T) @ V
+    if nonnegative is not None:
+        Y[:, cols] = nonnegative_endmembers(Y[:, cols], V, centre, method=nonnegative)
+    return Y if kk is None else kk.unweight(Y, E)

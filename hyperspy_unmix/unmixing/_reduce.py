@@ -19,7 +19,12 @@ from hyperspy_unmix._core.pca import (
     pca_sample,
     sample_rows,
 )
-from hyperspy_unmix._signal_io import aligned_data, array_order_axes, mask_signals
+from hyperspy_unmix._signal_io import (
+    aligned_data,
+    array_order_axes,
+    is_lazy,
+    mask_signals,
+)
 from hyperspy_unmix.unmixing._pipeline import Reduction
 
 
@@ -91,17 +96,21 @@ def lazy_moments_of(data, nav_shape, n_ch, nav_keep, sig_keep, fraction, progres
     return shift, moments, flat, keep, cols
 
 
-def memory_moments_of(flat, nav_keep, sig_keep, fraction, block_rows=8192):
+def memory_moments_of(
+    flat, nav_keep, sig_keep, fraction, block_rows=8192, transform=None
+):
     """The same moments of an in-memory ``(n_pixels, C)`` array, block by block.
 
     The lazy kernel itself (:func:`~hyperspy_unmix._core.blockwise.block_moments`)
     over row blocks: the same pixels and arithmetic as lazily, and no copy of
-    the used rows and channels beyond one block.
+    the used rows and channels beyond one block. ``transform`` maps each
+    block first (the Poisson weighting).
     """
+    tf = (lambda x: x) if transform is None else transform
     n_pix = flat.shape[0]
     cols = None if sig_keep is None else np.flatnonzero(sig_keep)
     first = 0 if nav_keep is None else int(np.argmax(nav_keep))
-    head = flat[first : first + block_rows]
+    head = tf(flat[first : first + block_rows])
     if nav_keep is not None:
         head = head[nav_keep[first : first + block_rows]]
     if cols is not None:
@@ -111,7 +120,7 @@ def memory_moments_of(flat, nav_keep, sig_keep, fraction, block_rows=8192):
     for a in range(0, n_pix, block_rows):
         b = min(a + block_rows, n_pix)
         part = blockwise.block_moments(
-            flat[a:b],
+            tf(flat[a:b]),
             None if nav_keep is None else nav_keep[a:b],
             shift=shift,
             columns=cols,
@@ -182,3 +191,81 @@ def reduce_lazy(
     if not np.isfinite(scores if nav_keep is None else scores[nav_keep]).all():
         raise non_finite_error(nav_keep is not None)
     return Reduction(scores, pca, proj if keep_proj else None)
+
+
+def reduce_weighted(
+    data, nav_shape, n_ch, n_components, nav_keep, sig_keep, fraction, progress
+) -> Reduction:
+    """The reduction of Keenan-Kotula weighted counts (in memory or lazily).
+
+    A pass of sums gives the weights (mean spectrum, mean total), then the
+    moments and the scores of the weighted blocks, each block weighted on its
+    own (:class:`~hyperspy_unmix._core.poisson.KeenanKotula`): no weighted
+    copy of the map. HyperSpy's ``decomposition(normalize_poissonian_noise=
+    True)`` would weight a copy of the whole data.
+    """
+    from hyperspy_unmix._core.poisson import KeenanKotula, weighting_sums
+
+    cols = None if sig_keep is None else np.flatnonzero(sig_keep)
+    lazy = is_lazy(data)
+    if lazy:
+        flat = blockwise.as_flat(data, nav_shape, n_ch)
+        keep = blockwise.keep_blocks(nav_keep, nav_shape, flat)
+        nd = len(nav_shape)
+        args = [flat, (*range(nd), nd)] + (
+            [] if keep is None else [keep, tuple(range(nd))]
+        )
+        sums = blockwise.da_blockwise_sum(
+            weighting_sums, args, nd, n_ch + 2, columns=cols
+        )
+        with progress():
+            sums = sums.compute()
+    else:
+        flat = np.asarray(data).reshape(-1, n_ch)
+        sums = 0.0
+        for a in range(0, flat.shape[0], 8192):
+            part = weighting_sums(
+                flat[a : a + 8192],
+                None if nav_keep is None else nav_keep[a : a + 8192],
+                cols,
+            )
+            sums = sums + part.reshape(-1)
+    sums = np.asarray(sums).reshape(-1)
+    n_used = sums[n_ch]
+    if np.any(sums[:n_ch][slice(None) if cols is None else cols] < 0):
+        raise ValueError(
+            "`normalize_poissonian_noise`=True needs counts (non-negative data); "
+            "the signal has negative values"
+        )
+    kk = KeenanKotula(sums[:n_ch] / n_used, sums[n_ch + 1] / n_used, cols)
+    if lazy:
+        weighted = flat.map_blocks(kk, dtype=np.float32)
+        shift, moments, wflat, keep, _ = lazy_moments_of(
+            weighted, nav_shape, n_ch, nav_keep, sig_keep, fraction, progress
+        )
+    else:
+        shift, moments = memory_moments_of(
+            flat, nav_keep, sig_keep, fraction, transform=kk
+        )
+    try:
+        pca = CovariancePCA.from_moments(n_components, shift, moments)
+    except NonFiniteDataError:
+        raise non_finite_error(nav_keep is not None) from None
+    V, centre = pca.components_, pca.centre_
+    k = pca.n_components_
+    if lazy:
+        proj = blockwise.nav_blockwise(
+            blockwise.block_project, wflat, keep, k, W=V, columns=cols, norms=False
+        )
+        with progress():
+            scores = blockwise.gather(proj).reshape(-1, k)
+    else:
+        scores = np.empty((flat.shape[0], k))
+        for a in range(0, flat.shape[0], 8192):
+            y = kk(flat[a : a + 8192])
+            y = y if cols is None else y[:, cols]
+            scores[a : a + 8192] = y @ V.T.astype(y.dtype)
+        if nav_keep is not None:
+            scores[~nav_keep] = np.nan
+    scores -= centre @ V.T
+    return Reduction(scores, pca, None, weighting=kk)

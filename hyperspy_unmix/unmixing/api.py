@@ -40,7 +40,11 @@ from hyperspy_unmix._validation import (
 )
 from hyperspy_unmix.unmixing import _abundances as _stage
 from hyperspy_unmix.unmixing._pipeline import check_options, fit_endmembers
-from hyperspy_unmix.unmixing._reduce import reduce_in_memory, reduce_lazy
+from hyperspy_unmix.unmixing._reduce import (
+    reduce_in_memory,
+    reduce_lazy,
+    reduce_weighted,
+)
 from hyperspy_unmix.unmixing.result import UnmixingResult, build_result
 
 if TYPE_CHECKING:
@@ -65,6 +69,8 @@ def nfindr_unmix(
     navigation_mask: BaseSignal | np.ndarray | None = None,
     signal_mask: BaseSignal | np.ndarray | None = None,
     max_pca_pixels: int | None = 1_000_000,
+    normalize_poissonian_noise: bool = False,
+    nonnegative_endmembers: str | None = None,
     show_progressbar: bool | None = None,
     lazy_output: bool | None = None,
     neighbourhood: int | None = None,
@@ -140,6 +146,25 @@ def nfindr_unmix(
         endmember spectrum, and the exact covariance costs ``n * C**2`` flops,
         the largest part of the work on large maps. None: every pixel; at
         least 100 otherwise.
+    normalize_poissonian_noise : bool
+        Count data (EELS, EDS, CL): find the principal subspace of the
+        Keenan-Kotula weighted data (every count divided by the square roots
+        of its pixel's and its channel's mean counts, so Poisson noise
+        becomes white: HyperSpy's ``decomposition`` option of the same name
+        and meaning). Each block is weighted on its own (no weighted copy of
+        the map; one extra pass of sums for the weights). Endmembers go back
+        to counts and the abundances are solved on the data themselves, so
+        they stay exactly non-negative and sum to one. Measured on low-count
+        EDS-like maps (about 20 counts per channel at the peaks): denoised
+        endmembers 0.5-0.9 times the mean spectral angle of the unweighted
+        reduction.
+    nonnegative_endmembers : None, "clip" or "subspace"
+        Denoised endmembers can dip below zero at low counts (a projection
+        on a few directions rings around sharp peaks). ``"clip"``: set the
+        negative values to 0; ``"subspace"``: the closest non-negative
+        spectrum within the principal subspace (alternating projections,
+        milliseconds; closer to the true spectra than clipping on low-count
+        maps). The abundances are then solved with these spectra (exact).
     show_progressbar : None or bool
         A progress bar: in memory a tqdm bar over the reduction, the search
         and the abundances (in blocks of pixels); lazily dask's progress bar
@@ -204,6 +229,10 @@ def nfindr_unmix(
         max_iter=max_iter,
         random_state=random_state,
         max_pca_pixels=max_pca_pixels,
+        nonnegative_endmembers=nonnegative_endmembers,
+    )
+    normalize_poissonian_noise = check_bool(
+        normalize_poissonian_noise, "normalize_poissonian_noise"
     )
     lazy_output = check_bool(lazy_output, "lazy_output", allow_none=True)
     check_bool(show_progressbar, "show_progressbar", allow_none=True)
@@ -232,9 +261,28 @@ def nfindr_unmix(
     # The denoised endmembers lie in the principal subspace, so on lazy data
     # the abundances follow from the pixels' projections kept from the score
     # pass: one pass over the data fewer.
-    fused = lazy_in and opts.endmember_estimate == "denoised"
+    fused = (
+        lazy_in
+        and opts.endmember_estimate == "denoised"
+        and not normalize_poissonian_noise
+        and opts.nonnegative is None
+    )
 
     def reduce():
+        if normalize_poissonian_noise:
+            steps.set_description("nfindr_unmix: weighted reduction")
+            reduction = reduce_weighted(
+                data,
+                nav_shape,
+                n_ch,
+                n_components,
+                nav_keep,
+                sig_keep,
+                fraction,
+                progress,
+            )
+            steps.update(n_pix)
+            return reduction
         if lazy_in:
             return reduce_lazy(
                 data,
@@ -311,6 +359,8 @@ def nfindr_unmix(
         "navigation_mask": None if navigation_mask is None else "given",
         "signal_mask": None if signal_mask is None else "given",
         "max_pca_pixels": opts.max_pca_pixels,
+        "normalize_poissonian_noise": normalize_poissonian_noise,
+        "nonnegative_endmembers": opts.nonnegative,
     }
     result = build_result(
         signal,
