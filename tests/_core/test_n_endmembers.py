@@ -59,7 +59,7 @@ def test_exact_on_generated_maps(kind, dose, q):
     X, _, _ = eds_raman_map(kind, dose, q, seed=7 + q)
     est = ne.estimate_from_data(X)
     assert est.n_endmembers == q
-    assert est.method == ("poisson" if kind == "eds" else "hysime")
+    assert est.method == "hysime"
     assert int(np.argmin(est.criterion)) + 1 == q
 
 
