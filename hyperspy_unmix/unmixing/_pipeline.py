@@ -94,12 +94,16 @@ class Reduction:
     weighting : None or KeenanKotula
         The Poisson weighting the subspace was found in (None: the data's
         own units).
+    candidates : None or ndarray of int
+        Rows the search may choose from, when the reduction restricts them
+        (outliers set aside); None: the caller's ``candidates``.
     """
 
     scores: np.ndarray
     pca: CovariancePCA
     projections: object = None
     weighting: object = None
+    candidates: object = None
 
 
 @dataclass
@@ -187,6 +191,8 @@ def fit_endmembers(
         q = pca.n_components_ + 1
     check_rank(pca.variance, q, dtype)
     scores = reduction.scores
+    if reduction.candidates is not None:
+        candidates = reduction.candidates
     if candidates is not None:
         scores = scores[candidates]
     if scores.shape[0] < q:

@@ -31,14 +31,25 @@ import numpy as np
 
 from hyperspy_unmix._core.pca import sample_fraction
 from hyperspy_unmix._progress import bar, dask_progress, wanted
-from hyperspy_unmix._signal_io import aligned_data, flat_masks, is_lazy
+from hyperspy_unmix._signal_io import (
+    aligned_data,
+    copy_axis,
+    flat_masks,
+    is_lazy,
+    make_signal,
+    result_metadata,
+    title_of,
+)
 from hyperspy_unmix._validation import (
     check_bool,
+    check_choice,
     check_int,
     check_signal,
     deprecated_alias,
 )
 from hyperspy_unmix.unmixing import _abundances as _stage
+from hyperspy_unmix.unmixing import _outliers
+from hyperspy_unmix.unmixing._outliers import OUTLIER_MODES
 from hyperspy_unmix.unmixing._pipeline import check_options, fit_endmembers
 from hyperspy_unmix.unmixing._reduce import (
     reduce_in_memory,
@@ -71,6 +82,7 @@ def nfindr_unmix(
     max_pca_pixels: int | None = 1_000_000,
     normalize_poissonian_noise: bool = False,
     nonnegative_endmembers: str | None = None,
+    outliers: str | None = "auto",
     show_progressbar: bool | None = None,
     lazy_output: bool | None = None,
     neighbourhood: int | None = None,
@@ -165,6 +177,17 @@ def nfindr_unmix(
         spectrum within the principal subspace (alternating projections,
         milliseconds; closer to the true spectra than clipping on low-count
         maps). The abundances are then solved with these spectra (exact).
+    outliers : "auto" or None
+        ``"auto"`` (default): pixels that are not part of the mixture (dead
+        or hot pixels and scan rows, spikes, isolated extreme spectra), which
+        would otherwise become endmembers, are found before the volume search
+        (a pixel unlike all of its neighbours in total counts, in its
+        distance to the principal subspace or in its scores, by robust
+        z-scores; one extra pass over the data), then left out of the
+        principal subspace (fitted again without them) and of the search.
+        Their abundances and residual are still computed; a warning says how
+        many were set aside and ``result.outliers`` holds them. None: no
+        screening (classic N-FINDR).
     show_progressbar : None or bool
         A progress bar: in memory a tqdm bar over the reduction, the search
         and the abundances (in blocks of pixels); lazily dask's progress bar
@@ -231,6 +254,8 @@ def nfindr_unmix(
         max_pca_pixels=max_pca_pixels,
         nonnegative_endmembers=nonnegative_endmembers,
     )
+    if outliers is not None:
+        check_choice(outliers, "outliers", OUTLIER_MODES)
     normalize_poissonian_noise = check_bool(
         normalize_poissonian_noise, "normalize_poissonian_noise"
     )
@@ -268,7 +293,9 @@ def nfindr_unmix(
         and opts.nonnegative is None
     )
 
-    def reduce():
+    screened = {"mask": None}
+
+    def reduce_with(keep, fuse):
         if normalize_poissonian_noise:
             steps.set_description("nfindr_unmix: weighted reduction")
             reduction = reduce_weighted(
@@ -276,7 +303,7 @@ def nfindr_unmix(
                 nav_shape,
                 n_ch,
                 n_components,
-                nav_keep,
+                keep,
                 sig_keep,
                 fraction,
                 progress,
@@ -289,16 +316,35 @@ def nfindr_unmix(
                 nav_shape,
                 n_ch,
                 n_components,
-                nav_keep,
+                keep,
                 sig_keep,
                 fraction,
-                fused,
+                fuse,
                 progress,
             )
         steps.set_description("nfindr_unmix: reduction")
-        reduction = reduce_in_memory(signal, n_components, nav_keep, sig_keep, fraction)
+        reduction = reduce_in_memory(signal, n_components, keep, sig_keep, fraction)
         steps.update(n_pix)
         steps.set_description("nfindr_unmix: N-FINDR search")
+        return reduction
+
+    def reduce():
+        reduction = reduce_with(nav_keep, fused)
+        if outliers is None:
+            return reduction
+        steps.set_description("nfindr_unmix: outlier screening")
+        found = _outliers.screen(
+            reduction, data, nav_shape, n_ch, nav_keep, sig_keep, progress
+        )
+        screened["mask"] = found.mask
+        if not found.n_outliers:
+            return reduction
+        _outliers.warn_outliers(found)
+        # fitted again as if the outliers were masked; the abundances then
+        # come from a pass over the data (every pixel gets them)
+        good = ~found.mask if nav_keep is None else nav_keep & ~found.mask
+        reduction = reduce_with(good, False)
+        reduction.candidates = np.flatnonzero(good)
         return reduction
 
     def read_spectra(rows):
@@ -361,6 +407,8 @@ def nfindr_unmix(
         "max_pca_pixels": opts.max_pca_pixels,
         "normalize_poissonian_noise": normalize_poissonian_noise,
         "nonnegative_endmembers": opts.nonnegative,
+        "outliers": outliers,
+        "n_outliers": (0 if screened["mask"] is None else int(screened["mask"].sum())),
     }
     result = build_result(
         signal,
@@ -374,7 +422,23 @@ def nfindr_unmix(
         parameters=params,
     )
     result.n_endmembers_estimate = n_components.estimate if auto else None
+    result.outliers = _outlier_signal(signal, screened["mask"], nav_shape)
     return result
+
+
+def _outlier_signal(signal, mask, nav_shape):
+    """The screened pixels as a boolean signal over the navigation axes."""
+    if mask is None:
+        return None
+    axes = [copy_axis(ax, False) for ax in signal.axes_manager.navigation_axes[::-1]]
+    out = make_signal(
+        mask.reshape(nav_shape),
+        axes,
+        result_metadata(signal, f"Outliers of {title_of(signal)}"),
+        "",
+    )
+    out.metadata.set_item("Signal.quantity", "Outlier (True = set aside)")
+    return out
 
 
 def _check_sizes(q, n_pix, n_ch, nav_keep, sig_keep):
