@@ -26,6 +26,12 @@ from hyperspy_unmix._validation import (
 ENDMEMBER_ESTIMATES = ("pixel", "denoised")
 INITS = ("atgp", "random")
 NONNEGATIVE = ("clip", "subspace")
+REFINEMENTS = ("minvol",)
+# Share of the pixels outside the N-FINDR simplex (a barycentric coordinate
+# below -0.05) above which the map is taken to have no pure pixels. Measured
+# on spectrum_image maps (EDS/Raman, doses 2e4-2e5): 0.0000 with pure pixels,
+# 0.42-0.58 with a maximum purity of 0.8.
+_IMPURE_OUTSIDE = 0.05
 ABUNDANCE_METHODS = _ab.METHODS
 
 
@@ -42,6 +48,7 @@ class NFINDROptions:
     random_state: object = None
     max_pca_pixels: int | None = 1_000_000
     nonnegative: str | None = None
+    refine: str | None = None
 
 
 def check_options(
@@ -55,10 +62,13 @@ def check_options(
     random_state=None,
     max_pca_pixels=1_000_000,
     nonnegative_endmembers=None,
+    refine=None,
 ) -> NFINDROptions:
     """Every option of the pipeline checked, with the parameter's name."""
     if nonnegative_endmembers is not None:
         check_choice(nonnegative_endmembers, "nonnegative_endmembers", NONNEGATIVE)
+    if refine is not None:
+        check_choice(refine, "refine", REFINEMENTS)
     check_choice(abundances, "abundances", ABUNDANCE_METHODS)
     check_choice(endmember_estimate, "endmember_estimate", ENDMEMBER_ESTIMATES)
     check_choice(init, "init", INITS)
@@ -74,6 +84,7 @@ def check_options(
         random_state=check_random_state(random_state),
         max_pca_pixels=max_pca_pixels,
         nonnegative=nonnegative_endmembers,
+        refine=refine,
     )
 
 
@@ -219,6 +230,12 @@ def fit_endmembers(
         )
     rows = found.indices if candidates is None else candidates[found.indices]
     E = read_spectra(rows)
+    if options.refine == "minvol":
+        E = _minimum_volume(scores, found.indices, E, reduction, columns, options)
+        return EndmemberFit(
+            E, rows, found.volume, found.n_iter, found.converged, reduction
+        )
+    _warn_if_impure(scores, found.indices)
     if options.endmember_estimate == "denoised":
         E = _denoise(E, reduction, columns, options.nonnegative)
     elif options.nonnegative is not None:
@@ -249,3 +266,55 @@ def _denoise(E, reduction, columns, nonnegative):
     if nonnegative is not None:
         Y[:, cols] = nonnegative_endmembers(Y[:, cols], V, centre, method=nonnegative)
     return Y if kk is None else kk.unweight(Y, E)
+
+
+def _barycentric(Y, vertices):
+    A = np.vstack([vertices.T, np.ones(len(vertices))])
+    Z = np.hstack([Y, np.ones((len(Y), 1))])
+    return np.linalg.solve(A, Z.T).T
+
+
+def _warn_if_impure(scores, vertex_rows):
+    """Warn when many pixels lie outside the N-FINDR simplex: its vertices
+    are then mixtures, not pure pixels (O(n q^2), on at most 1e5 pixels)."""
+    sample = scores[:: max(1, scores.shape[0] // 100_000)]
+    b = _barycentric(sample, scores[vertex_rows])
+    outside = float(np.mean(b.min(axis=1) < -0.05))
+    if outside > _IMPURE_OUTSIDE:
+        warnings.warn(
+            f"{100 * outside:.0f} % of the pixels lie outside the simplex of the "
+            "N-FINDR endmembers: the map seems to hold no pure pixels, so the "
+            'endmembers are mixtures; `refine="minvol"` finds the '
+            "minimum-volume simplex that encloses the data",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _minimum_volume(scores, vertex_rows, raw, reduction, columns, options):
+    """Endmember spectra at the vertices of the minimum-volume enclosing
+    simplex, started from the N-FINDR vertices (in the reduced space).
+
+    ``raw`` (q, C) are the spectra at the N-FINDR pixels: channels left out
+    of the reduction keep their values.
+    """
+    from hyperspy_unmix._core.minvol import minimum_volume_simplex
+    from hyperspy_unmix._core.poisson import nonnegative_endmembers
+
+    pca = reduction.pca
+    mv = minimum_volume_simplex(
+        scores, scores[vertex_rows], random_state=options.random_state
+    )
+    V, centre = pca.components_, pca.centre_
+    Y = centre + mv.vertices @ V  # in the space the subspace was found in
+    if options.nonnegative is not None:  # (weights are positive)
+        Y = nonnegative_endmembers(Y, V, centre, method=options.nonnegative)
+    E = np.array(raw, dtype=np.float64)
+    cols = slice(None) if columns is None else columns
+    kk = reduction.weighting
+    if kk is None:
+        E[:, cols] = Y
+    else:  # back to counts at the mean pixel total (row scale 1)
+        w = kk.channel[cols]
+        E[:, cols] = np.where(w > 0, Y / np.where(w > 0, w, 1.0), E[:, cols])
+    return E

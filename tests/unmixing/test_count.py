@@ -15,7 +15,7 @@ def test_exact_on_generated_maps(q):
     s, _ = spectrum_image((48, 48), 256, q, random_state=10 + q)
     est = hu.estimate_n_endmembers(s)
     assert int(est) == q and isinstance(est, int)
-    assert est.method == "poisson"  # raw counts that follow the Poisson model
+    assert est.method == "hysime"
     assert np.argmin(est.criterion) + 1 == q
     # scaled counts are no longer counts: the regression noise estimate
     scaled = s * 0.37
@@ -105,3 +105,19 @@ def test_bad_signals_and_masks():
         hu.estimate_n_endmembers(bad)
     with pytest.raises(ValueError, match='"auto"'):
         hu.nfindr_unmix(s, "many")
+
+
+def test_at_least_9_of_10_eds_and_raman_maps():
+    """The issue's bar: 2-6 phases, EDS-like and Raman-like, two doses (the
+    benchmark compares HyperSpy's elbow on the same maps)."""
+    maps = [
+        (kind, dose, q)
+        for kind in ("eds", "raman")
+        for dose, qs in ((300, (2, 4, 6)), (5e4, (3, 5)))
+        for q in qs
+    ]
+    exact = 0
+    for kind, dose, q in maps:
+        s, _ = spectrum_image((64, 64), 512, q, dose=dose, kind=kind, random_state=q)
+        exact += int(hu.estimate_n_endmembers(s)) == q
+    assert exact >= 9, exact
