@@ -29,9 +29,11 @@ NONNEGATIVE = ("clip", "subspace")
 REFINEMENTS = ("minvol",)
 # Share of the pixels outside the N-FINDR simplex (a barycentric coordinate
 # below -0.05) above which the map is taken to have no pure pixels. Measured
-# on spectrum_image maps (EDS/Raman, doses 2e4-2e5): 0.0000 with pure pixels,
-# 0.42-0.58 with a maximum purity of 0.8.
-_IMPURE_OUTSIDE = 0.05
+# on spectrum_image maps: 0.00-0.01 with pure pixels at 2e4-2e5 counts, but
+# noise alone puts 0.09-0.29 outside on low-dose EELS-like maps (and on a
+# random-start search); 0.41-0.58 with a maximum purity of 0.8 at 2e4-2e5.
+# A hint, not a test: low-dose maps without pure pixels can stay below it.
+_IMPURE_OUTSIDE = 0.35
 ABUNDANCE_METHODS = _ab.METHODS
 
 

@@ -61,6 +61,12 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         samples (the fixed pseudo-random subset of
         :func:`hyperspy_unmix.nfindr_unmix`, so both pick the same pixels of
         an unmasked map); None: every sample; at least 100 otherwise.
+    refine : None or "minvol"
+        Minimum-volume enclosing simplex for data without pure samples (see
+        :func:`hyperspy_unmix.nfindr_unmix`).
+    nonnegative_endmembers : None, "clip" or "subspace"
+        Keep denoised ``components_`` non-negative (see
+        :func:`hyperspy_unmix.nfindr_unmix`).
 
     Attributes
     ----------
@@ -98,6 +104,8 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         max_iter=100,
         random_state=None,
         max_pca_pixels=1_000_000,
+        refine=None,
+        nonnegative_endmembers=None,
     ):
         self.n_endmembers = n_endmembers
         self.abundances = abundances
@@ -107,6 +115,8 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
         self.max_pca_pixels = max_pca_pixels
+        self.refine = refine
+        self.nonnegative_endmembers = nonnegative_endmembers
 
     def _check_params(self):
         q = check_int(self.n_endmembers, "n_endmembers", minimum=2)
@@ -118,6 +128,8 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             max_iter=self.max_iter,
             random_state=self.random_state,
             max_pca_pixels=self.max_pca_pixels,
+            refine=self.refine,
+            nonnegative_endmembers=self.nonnegative_endmembers,
         )
         return q, opts
 

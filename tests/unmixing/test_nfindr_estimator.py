@@ -24,6 +24,7 @@ from hyperspy_unmix.data import spectrum_image
         ),
     ]
 )
+@pytest.mark.filterwarnings("ignore:.*lie outside the simplex:UserWarning")
 def test_sklearn_contract(estimator, check):
     check(estimator)
 
