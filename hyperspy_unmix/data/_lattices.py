@@ -7,8 +7,12 @@ from scipy.spatial import cKDTree
 from hyperspy_unmix._validation import check_int
 from hyperspy_unmix.data._common import as_rng, check_float, check_shape
 from hyperspy_unmix.data._fields import SmoothField
-from hyperspy_unmix.data._render import hexagonal_lattice, render_gaussians
-from hyperspy_unmix.data._truth import DistortionTruth, LatticeTruth
+from hyperspy_unmix.data._render import (
+    hexagonal_lattice,
+    lattice_sites,
+    render_gaussians,
+)
+from hyperspy_unmix.data._truth import AtomicImageTruth, DistortionTruth, LatticeTruth
 
 PHASE_NAMES = ("hexagonal", "dimerised hexagonal", "hexagonal rotated 30 deg")
 
@@ -115,6 +119,9 @@ def multiphase_lattice(
     background=None,
     atom_sigma=None,
     pixel_size=0.025,
+    dtype="float32",
+    offset=0.0,
+    gain=None,
     random_state=None,
 ):
     """An atomic-resolution image with lattice phases in irregular regions.
@@ -163,13 +170,16 @@ def multiphase_lattice(
     pixel_size : float
         Calibration in nm per pixel (0.025 nm by default: a 10 px spacing is
         0.25 nm, the scale of graphene or MoS2 lattices).
+    dtype, offset, gain
+        Storage of the image as ``gain * intensity + offset`` in ``dtype``,
+        as for :func:`atomic_image` (float32, no offset by default).
     random_state : None, int or numpy.random.Generator
         Seed of the lattice origin, the regions and the noise.
 
     Returns
     -------
     image : hyperspy_unmix.signals.AtomicResolutionImage
-        float32 image of shape ``(ny, nx)``, axes x, y in nm.
+        Image of shape ``(ny, nx)`` in ``dtype``, axes x, y in nm.
     truth : LatticeTruth
         Per-pixel phase labels, phase names, atom positions (x, y pixels) and
         each atom's phase.
@@ -186,6 +196,7 @@ def multiphase_lattice(
     )
     n_phases = check_int(n_phases, "n_phases", minimum=1, maximum=len(PHASE_NAMES))
     dimerization = check_float(dimerization, "dimerization", minimum=0.02, maximum=0.25)
+    _check_dtype(dtype)
     rng = as_rng(random_state)
 
     origin = rng.uniform(0.0, spacing, size=2)
@@ -215,6 +226,10 @@ def multiphase_lattice(
 
     image = render_gaussians((ny, nx), positions, atom_sigma)
     image = _finish_image(image, noise, background, rng)
+    if np.dtype(dtype) != np.float32 or offset != 0 or gain is not None:
+        image, gain, offset = _to_dtype(image, dtype, offset, gain)
+    else:
+        gain, offset = 1.0, 0.0
     signal = _image_signal(
         image,
         pixel_size,
@@ -225,6 +240,7 @@ def multiphase_lattice(
         n_phases=n_phases, spacing=spacing, noise=noise, background=background,
         dimerization=dimerization,
         atom_sigma=atom_sigma, pixel_size=pixel_size,
+        dtype=np.dtype(dtype).name, offset=offset, gain=gain,
     )  # fmt: skip
     truth = LatticeTruth(
         labels=labels,
@@ -232,6 +248,8 @@ def multiphase_lattice(
         positions=positions,
         atom_phase=atom_phase,
         spacing=spacing,
+        gain=gain,
+        offset=offset,
     )
     return signal, truth
 
@@ -380,5 +398,310 @@ def distorted_lattice(
         ),
         strain_direction=d,
         spacing=spacing,
+    )
+    return signal, truth
+
+
+# -- dtypes -------------------------------------------------------------------
+
+#: dtypes the generators can store their images in
+DTYPES = (
+    "float16", "float32", "float64",
+    "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
+)  # fmt: skip
+
+
+def _check_dtype(dtype):
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"`dtype` must be one of {DTYPES}, got {dtype!r}") from None
+    if dt.name not in DTYPES:
+        raise ValueError(f"`dtype` must be one of {DTYPES}, got {dtype!r}")
+    return dt
+
+
+def _to_dtype(image, dtype, offset, gain):
+    """``gain * image + offset`` stored as ``dtype`` (rounded for integers).
+
+    The default gain maps the image maximum to 200 counts for 8-bit types (100
+    for int8) and is 1000 counts per unit intensity for wider integers: the
+    quantisation step is then far below the noise. Returns the data and the
+    gain and offset actually used.
+    """
+    dt = _check_dtype(dtype)
+    offset = check_float(offset, "offset")
+    top = float(image.max()) if image.size else 1.0
+    top = top if top > 0 else 1.0
+    if gain is None:
+        if dt.kind == "f":
+            gain = 1.0
+        elif dt.itemsize == 1:
+            gain = (100.0 if dt.kind == "i" else 200.0) / top
+        else:
+            gain = 1000.0
+    gain = check_float(gain, "gain", minimum=0.0, strict_minimum=True)
+    if dt.kind == "f":
+        return (image.astype(np.float64) * gain + offset).astype(dt), gain, offset
+    info = np.iinfo(dt)
+    if offset != np.rint(offset):
+        raise ValueError(f"`offset` must be an integer for dtype {dt.name}")
+    if offset < info.min or gain * top + offset > info.max:
+        raise ValueError(
+            f"`offset` {offset:g} with `gain` {gain:g} does not fit dtype "
+            f"{dt.name} (range {info.min} to {info.max}; image maximum "
+            f"{gain * top + offset:g})"
+        )
+    # round in float64, then add the offset in the integer type: exact even
+    # for offsets beyond float64's 2**53
+    counts = np.rint(image.astype(np.float64) * gain).astype(np.int64)
+    if dt.kind == "u":
+        data = counts.astype(np.uint64) + np.uint64(int(offset))
+    else:
+        data = counts + np.int64(int(offset))
+    return data.astype(dt), gain, offset
+
+
+# -- atomic_image -------------------------------------------------------------
+
+LATTICES = ("hexagonal", "square", "rectangular")
+VACUA = ("noise", "amorphous")
+CONTRASTS = ("bright", "dark")
+
+
+def _lattice_vectors(lattice, spacing, aspect, angle):
+    c, s = np.cos(angle), np.sin(angle)
+    a1 = spacing * np.array([c, s])
+    if lattice == "hexagonal":
+        a2 = spacing * np.array([np.cos(angle + np.pi / 3), np.sin(angle + np.pi / 3)])
+    else:
+        b = spacing * (aspect if lattice == "rectangular" else 1.0)
+        a2 = b * np.array([-s, c])
+    return a1, a2
+
+
+def _vacuum_region(shape, fraction, rng):
+    """Pixels beyond a wavy line at a random angle, ``fraction`` of the image."""
+    ny, nx = shape
+    if fraction <= 0:
+        return np.zeros(shape, dtype=bool)
+    phi = rng.uniform(0, 2 * np.pi)
+    y, x = np.mgrid[0:ny, 0:nx].astype(float)
+    wavy = 0.03 * min(ny, nx) * SmoothField(rng, min(ny, nx) / 4.0).grid(ny, nx)
+    p = x * np.cos(phi) + y * np.sin(phi) + wavy
+    return p > np.quantile(p, 1.0 - fraction)
+
+
+def atomic_image(
+    shape=(256, 256),
+    spacing=12.0,
+    lattice="hexagonal",
+    noise=0.05,
+    *,
+    aspect=1.4,
+    angle=0.0,
+    contrast="bright",
+    sublattice_intensity=None,
+    vacuum=None,
+    vacuum_fraction=0.5,
+    distortion=0.0,
+    background=None,
+    atom_sigma=None,
+    dtype="float32",
+    offset=0.0,
+    gain=None,
+    pixel_size=0.025,
+    random_state=None,
+):
+    """An atomic-resolution image of one lattice, bright or dark atoms.
+
+    Gaussian atoms (peak 1) on a hexagonal, square or rectangular lattice
+    (first lattice vector at ``angle``, random origin), optionally with:
+
+    - a second, weaker sublattice (peak ``sublattice_intensity``) at the
+      centre of each cell (square, rectangular: ``(a1 + a2) / 2``, like the
+      B site of a perovskite seen along [001]) or on one of the two hollow
+      sites (hexagonal: ``(a1 + a2) / 3``, a honeycomb like MoS2);
+    - random displacements of every atom (``distortion`` spacings rms per
+      coordinate);
+    - a region without lattice on one side of a wavy line at a random angle
+      (``vacuum_fraction`` of the image): "noise" is vacuum (background and
+      noise only), "amorphous" an amorphous support (a speckle of
+      correlation length 0.3 spacing and standard deviation 0.1);
+    - dark contrast (annular bright field, bright field): the image is
+      ``1 + background - atoms``, so columns are dark on a bright background
+      and the vacuum is bright.
+
+    Additive Gaussian noise of standard deviation ``noise`` is added and the
+    rare negative values are clipped at 0; the result is stored as
+    ``gain * intensity + offset`` in ``dtype`` (rounded for integers).
+
+    Parameters
+    ----------
+    shape : (int, int)
+        ``(ny, nx)`` in pixels, each 32 to 16384.
+    spacing : float
+        Nearest-neighbour distance of the main sublattice (the shorter
+        lattice vector ``a`` for "rectangular"), 4 pixels or more, at most a
+        quarter of the image.
+    lattice : {"hexagonal", "square", "rectangular"}
+    noise : float
+        Standard deviation of the additive Gaussian noise (atoms have peak 1).
+    aspect : float
+        ``b / a`` of the rectangular lattice, 1.05 to 3 (ignored otherwise).
+    angle : float
+        Direction of the first lattice vector, degrees from +x.
+    contrast : {"bright", "dark"}
+    sublattice_intensity : float, optional
+        Peak of the second sublattice's atoms, in (0, 1]; None: no second
+        sublattice.
+    vacuum : {None, "noise", "amorphous"}
+    vacuum_fraction : float
+        Fraction of the image without lattice when ``vacuum`` is given,
+        0 to 0.9.
+    distortion : float
+        Standard deviation of the random displacement of each atom along x
+        and along y, in spacings, 0 to 0.15.
+    background : float, optional
+        Constant added under the atoms, 4 ``noise`` by default.
+    atom_sigma : float, optional
+        Standard deviation of the Gaussian atoms in pixels; 0.2 spacing by
+        default.
+    dtype : str or numpy.dtype
+        One of ``DTYPES`` (float16 to float64, (u)int8 to (u)int64).
+    offset : float
+        Added after ``gain`` (an integer for integer dtypes; checked against
+        the dtype's range).
+    gain : float, optional
+        Counts per unit intensity: 1 for floats, 200 / image maximum for
+        uint8 (100 for int8), 1000 for wider integers.
+    pixel_size : float
+        Calibration in nm per pixel.
+    random_state : None, int or numpy.random.Generator
+        Seed of the origin, displacements, vacuum region, speckle and noise.
+
+    Returns
+    -------
+    image : hyperspy_unmix.signals.AtomicResolutionImage
+        Image of shape ``(ny, nx)`` in ``dtype``, axes x, y in nm.
+    truth : AtomicImageTruth
+        Positions and sublattice of every atom, lattice vectors, first-shell
+        size, contrast, vacuum mask, gain and offset.
+
+    Examples
+    --------
+    >>> from hyperspy_unmix.data import atomic_image
+    >>> img, truth = atomic_image((128, 128), 10, "square", contrast="dark",
+    ...                           sublattice_intensity=0.1, random_state=0)
+    >>> int(truth.sublattice.max()), truth.first_shell, truth.contrast
+    (1, 4, 'dark')
+    """
+    ny, nx = check_shape(shape, minimum=32, maximum=16384)
+    if not isinstance(lattice, str) or lattice not in LATTICES:
+        raise ValueError(f"`lattice` must be one of {LATTICES}, got {lattice!r}")
+    aspect = check_float(aspect, "aspect", minimum=1.05, maximum=3.0)
+    spacing = check_float(spacing, "spacing", minimum=4.0, maximum=min(ny, nx) / 4)
+    if lattice == "rectangular" and aspect * spacing > min(ny, nx) / 2:
+        raise ValueError(
+            f"`spacing` * `aspect` = {aspect * spacing:g} must be at most half "
+            f"the image ({min(ny, nx) / 2:g} pixels)"
+        )
+    noise = check_float(noise, "noise", minimum=0.0)
+    angle = check_float(angle, "angle")
+    if not isinstance(contrast, str) or contrast not in CONTRASTS:
+        raise ValueError(f"`contrast` must be one of {CONTRASTS}, got {contrast!r}")
+    if sublattice_intensity is not None:
+        sublattice_intensity = check_float(
+            sublattice_intensity,
+            "sublattice_intensity",
+            minimum=0.0,
+            maximum=1.0,
+            strict_minimum=True,
+        )
+    if vacuum is not None and (not isinstance(vacuum, str) or vacuum not in VACUA):
+        raise ValueError(f"`vacuum` must be None or one of {VACUA}, got {vacuum!r}")
+    vacuum_fraction = check_float(
+        vacuum_fraction, "vacuum_fraction", minimum=0.0, maximum=0.9
+    )
+    distortion = check_float(distortion, "distortion", minimum=0.0, maximum=0.15)
+    if background is None:
+        background = 4.0 * noise
+    background = check_float(background, "background", minimum=0.0)
+    if atom_sigma is None:
+        atom_sigma = 0.2 * spacing
+    atom_sigma = check_float(atom_sigma, "atom_sigma", minimum=0.5, maximum=spacing / 2)
+    pixel_size = check_float(pixel_size, "pixel_size", minimum=0.0, strict_minimum=True)
+    _check_dtype(dtype)
+    rng = as_rng(random_state)
+
+    a1, a2 = _lattice_vectors(lattice, spacing, aspect, np.deg2rad(angle))
+    origin = rng.uniform(0.0, 1.0, size=2) @ np.stack([a1, a2])
+    margin = 0.0  # every atom drawn is in the truth (and inside the image)
+    parts, labels = [lattice_sites((ny, nx), a1, a2, origin, margin)[0]], [0]
+    if sublattice_intensity is not None:
+        shift = (a1 + a2) / (3.0 if lattice == "hexagonal" else 2.0)
+        parts.append(lattice_sites((ny, nx), a1, a2, origin + shift, margin)[0])
+        labels.append(1)
+    positions = np.concatenate(parts)
+    sublattice = np.concatenate(
+        [np.full(len(p), k, dtype=np.int64) for p, k in zip(parts, labels)]
+    )
+    if distortion > 0:
+        positions = positions + rng.normal(0.0, distortion * spacing, positions.shape)
+    vacuum_mask = (
+        _vacuum_region((ny, nx), vacuum_fraction, rng)
+        if vacuum is not None
+        else np.zeros((ny, nx), dtype=bool)
+    )
+    ix = np.clip(np.rint(positions[:, 0]).astype(np.int64), 0, nx - 1)
+    iy = np.clip(np.rint(positions[:, 1]).astype(np.int64), 0, ny - 1)
+    keep = ~vacuum_mask[iy, ix]
+    positions, sublattice = positions[keep], sublattice[keep]
+    intensity = np.where(
+        sublattice == 1, sublattice_intensity if sublattice_intensity else 0.0, 1.0
+    )
+
+    # atoms up to `margin` outside: render on a padded canvas, then crop
+    pad = int(np.ceil(margin)) + 1
+    image = render_gaussians(
+        (ny + 2 * pad, nx + 2 * pad), positions + pad, atom_sigma, amplitude=intensity
+    )[pad : pad + ny, pad : pad + nx]
+    if vacuum == "amorphous":
+        speckle = SmoothField(rng, 0.3 * spacing, n_modes=256).grid(ny, nx)
+        image += np.where(vacuum_mask, 0.1 * speckle + 0.15, 0.0)
+    if contrast == "dark":
+        image = 1.0 - image
+    image += background
+    if noise > 0:
+        image += rng.normal(0.0, noise, size=image.shape)
+    np.maximum(image, 0.0, out=image)
+    data, gain, offset = _to_dtype(image, dtype, offset, gain)
+
+    inside = np.all((positions >= 0) & (positions <= [nx - 1, ny - 1]), axis=1)
+    signal = _image_signal(
+        data, pixel_size, f"Synthetic {lattice} lattice ({contrast} atoms)"
+    )
+    _provenance(
+        signal, "atomic_image", random_state, shape=(ny, nx), spacing=spacing,
+        lattice=lattice, noise=noise, aspect=aspect, angle=angle,
+        contrast=contrast, sublattice_intensity=sublattice_intensity,
+        vacuum=vacuum, vacuum_fraction=vacuum_fraction, distortion=distortion,
+        background=background, atom_sigma=atom_sigma, dtype=np.dtype(dtype).name,
+        offset=offset, gain=gain, pixel_size=pixel_size,
+    )  # fmt: skip
+    truth = AtomicImageTruth(
+        positions=positions[inside],
+        sublattice=sublattice[inside],
+        intensity=intensity[inside],
+        lattice=lattice,
+        lattice_vectors=np.stack([a1, a2]),
+        spacing=spacing,
+        first_shell=6 if lattice == "hexagonal" else 4,
+        contrast=contrast,
+        vacuum_mask=vacuum_mask,
+        vacuum=vacuum,
+        noise=noise,
+        gain=gain,
+        offset=offset,
     )
     return signal, truth

@@ -36,6 +36,8 @@ def test_public_names():
             "SpectrumImageTruth",
             "LatticeTruth",
             "DistortionTruth",
+            "atomic_image",
+            "AtomicImageTruth",
         ]
     )
     for name in hd.__all__:
