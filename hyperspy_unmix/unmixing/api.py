@@ -56,6 +56,7 @@ from hyperspy_unmix.unmixing._reduce import (
     reduce_lazy,
     reduce_weighted,
 )
+from hyperspy_unmix.unmixing.count import CheckRule, CountRule, looks_like_counts
 from hyperspy_unmix.unmixing.result import UnmixingResult, build_result
 
 if TYPE_CHECKING:
@@ -285,11 +286,10 @@ def nfindr_unmix(
     n_ch = int(np.prod(sig_shape))
     nav_keep, sig_keep = flat_masks(signal, navigation_mask, signal_mask)
     _check_sizes(2 if auto else q, n_pix, n_ch, nav_keep, sig_keep)
-    n_components = q - 1 if not auto else None
     if auto:
-        from hyperspy_unmix.unmixing.count import CountRule, looks_like_counts
-
         n_components = CountRule(counts=looks_like_counts(data, n_pix, n_ch, nav_keep))
+    else:
+        n_components = CheckRule(q)
     if not lazy_in:
         _stage.check_unmasked_finite(data.reshape(n_pix, n_ch), nav_keep, sig_keep)
 
@@ -439,7 +439,9 @@ def nfindr_unmix(
         explained_variance=red.pca.variance,
         parameters=params,
     )
-    result.n_endmembers_estimate = n_components.estimate if auto else None
+    result.n_endmembers_estimate = n_components.estimate
+    if not auto:
+        n_components.warn_if_too_many()
     result.outliers = _outlier_signal(signal, screened["mask"], nav_shape)
     return result
 

@@ -115,6 +115,44 @@ class CountRule:
         return int(self.estimate) - 1
 
 
+class CheckRule:
+    """``n_components`` rule for a given ``q``: ``q - 1`` as asked, with the
+    estimate from the same moments kept for a warning when ``q`` exceeds it
+    (the "one endmember too many" case, where N-FINDR turns a noisy pixel
+    into a phase). Only on maps of at most ``max_channels`` channels (its
+    eigen-decomposition grows as ``C**3``)."""
+
+    def __init__(self, q, max_channels=512):
+        self.q = q
+        self.max_channels = max_channels
+        self.estimate = None
+
+    def __call__(self, n, mean, cov):
+        if mean.size <= self.max_channels and n > mean.size + 1:
+            try:
+                est = _count.estimate_n_endmembers_from_moments(n, mean, cov)
+            except (ValueError, np.linalg.LinAlgError):
+                est = None  # the check is a hint: never fail the unmixing
+            self.estimate = None if est is None else EndmemberCount(est)
+        return self.q - 1
+
+    def warn_if_too_many(self):
+        if self.estimate is None or int(self.estimate) >= self.q:
+            return
+        import warnings
+
+        warnings.warn(
+            f"`n_endmembers`={self.q}, but only {int(self.estimate) - 1} "
+            f"direction(s) of the data stand out of the noise: "
+            f"estimate_n_endmembers gives {int(self.estimate)}, so "
+            f"{self.q - int(self.estimate)} endmember(s) may be noisy pixels "
+            "rather than phases (at very low counts the estimate can also miss "
+            'a weak phase; n_endmembers="auto" uses it)',
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def looks_like_counts(data, n_pix, n_ch, nav_keep=None):
     """Raw counts? (non-negative whole numbers, checked on a sample of rows)."""
     if is_lazy(data):

@@ -121,3 +121,15 @@ def test_at_least_9_of_10_eds_and_raman_maps():
         s, _ = spectrum_image((64, 64), 512, q, dose=dose, kind=kind, random_state=q)
         exact += int(hu.estimate_n_endmembers(s)) == q
     assert exact >= 9, exact
+
+
+def test_one_endmember_too_many_warns():
+    s, _ = spectrum_image((48, 48), 128, 3, random_state=5)
+    with pytest.warns(UserWarning, match="may be noisy pixels"):
+        res = hu.nfindr_unmix(s, 4)
+    assert int(res.n_endmembers_estimate) == 3
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hu.nfindr_unmix(s, 3)
