@@ -75,7 +75,8 @@ def first_block_mean(flat, nav_keep, nav_shape, cols):
         rows = rows[nav_keep.reshape(nav_shape)[sl].ravel()]
     if cols is not None:
         rows = rows[:, cols]
-    return rows.mean(axis=0, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):  # NaN/inf: checked later
+        return rows.mean(axis=0, dtype=np.float64)
 
 
 def block_project(x, keep=None, *, W, columns, norms):

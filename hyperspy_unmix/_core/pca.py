@@ -27,6 +27,10 @@ class NonFiniteDataError(ValueError):
     """The data (or their moments) hold NaN or infinite values."""
 
 
+class DataRangeError(ValueError):
+    """Finite data whose squares overflow even float64 (beyond ~1e154)."""
+
+
 def sample_fraction(n_used, max_pixels):
     """Fraction of the used pixels the covariance is estimated from (1.0: all)."""
     if max_pixels is None or n_used <= max_pixels:
@@ -109,7 +113,11 @@ def _accumulate(X, shift, total, gram, rows=None):
 
     ``X`` (n_samples, n_features), or its ``rows`` only, is shifted in blocks
     of ``_BLOCK_ROWS`` rows into a buffer of the work dtype (float32 data:
-    float32 GEMM); the sums are accumulated in float64.
+    float32 GEMM); the sums are accumulated in float64. A block whose float32
+    (or float64) products would overflow or underflow is first scaled by a
+    power of two (:func:`_scaled_moments`), so the result does not depend on
+    the overall scale of the data; in-memory and lazy moments both come from
+    here, so they get the same handling.
     """
     wd = _work_dtype(X.dtype)
     shift = np.asarray(shift).astype(wd)
@@ -117,16 +125,62 @@ def _accumulate(X, shift, total, gram, rows=None):
     buf = None
     for start in range(0, n, _BLOCK_ROWS):
         if rows is not None:
-            # fancy indexing already copies: shift that copy in place
-            buf = np.asarray(X[rows[start : start + _BLOCK_ROWS]], dtype=wd)
-            buf -= shift
+            xb = X[rows[start : start + _BLOCK_ROWS]]  # a copy already
         else:
             xb = X[start : start + _BLOCK_ROWS]
-            if buf is None or buf.shape[0] != xb.shape[0]:
-                buf = np.empty(xb.shape, dtype=wd)
+        if buf is None or buf.shape[0] != xb.shape[0]:
+            buf = np.empty(xb.shape, dtype=wd)
+        # NaN/inf in the data (inf - inf, inf + -inf) are reported once, by
+        # the finiteness check of the summed moments, not as RuntimeWarnings
+        with np.errstate(over="ignore", invalid="ignore"):
             np.subtract(xb, shift, out=buf, casting="unsafe")
-        total += _column_sums(buf)
-        gram += buf.T @ buf
+            col, g = _scaled_moments(xb, shift, buf)
+        total += col
+        gram += g
+
+
+def _scaled_moments(xb, shift, buf):
+    """Column sums and Gram matrix (float64) of the shifted block ``buf``.
+
+    ``buf`` holds ``xb - shift`` in the work dtype. Its products are computed
+    as they are when they stay in the dtype's safe range (finite, and a
+    largest squared norm above ``sqrt(tiny)``, so the squares of values down
+    to ``eps`` times the largest are still normal numbers). Otherwise (float32
+    data at 1e15 overflow, at 1e-30 underflow) the block and the shift are
+    multiplied by ``2**e``, chosen from the block's largest absolute value,
+    before the subtraction, and the sums divided by ``2**e`` and ``4**e`` in
+    float64. A power of two scales every float exactly, so a block in the
+    safe range gives the same numbers either way, and data times ``2**k``
+    give moments times ``2**k`` and ``4**k`` exactly.
+    """
+    fi = np.finfo(buf.dtype)
+    g = buf.T @ buf  # checked below (the caller silences over/underflow)
+    diag = np.diagonal(g)
+    if np.isfinite(g).all() and (diag.size == 0 or diag.max() >= np.sqrt(fi.tiny)):
+        return _column_sums(buf), g
+    # np.max, not max(): a NaN (in the data or the shift) must win
+    big = float(np.max([np.abs(xb).max(initial=0), np.abs(shift).max(initial=0)]))
+    if not np.isfinite(big) or big == 0:
+        # NaN or inf in the data, reported by the finiteness check of the
+        # summed moments. As NaN (not +-inf), sums over blocks stay NaN
+        # without "invalid value" warnings (inf + -inf) in dask's tree sum.
+        col = _column_sums(buf)
+        return (
+            np.where(np.isfinite(col), col, np.nan),
+            np.where(np.isfinite(g), g.astype(np.float64), np.nan),
+        )
+    e = -int(np.frexp(big)[1])  # big * 2**e in [0.5, 1)
+    # ldexp scales without forming 2**e (which float32 may not hold)
+    np.ldexp(xb, e, out=buf, casting="unsafe")
+    buf -= np.ldexp(shift, e)
+    g = np.ldexp(np.asarray(buf.T @ buf, dtype=np.float64), -2 * e)
+    if not np.isfinite(g).all():
+        raise DataRangeError(
+            f"the data are too large for their second moments: values up to "
+            f"{big:.3g}, whose squares overflow float64; divide the data by a "
+            "constant (the result does not depend on the scale)"
+        )
+    return np.ldexp(_column_sums(buf), -e), g
 
 
 class CovariancePCA:
@@ -372,8 +426,13 @@ class CovariancePCA:
         X = np.asarray(X)
         wd = _work_dtype(X.dtype)
         W = self.components_.T.astype(wd)
-        with self._blas():
+        with self._blas(), np.errstate(over="ignore", invalid="ignore"):
             out = np.asarray(X @ W, dtype=np.float64)
+        if wd != np.float64 and not np.isfinite(out).all():
+            # float32 sums of values near the float32 limit overflow: those
+            # rows again in float64 (finite data give finite scores)
+            bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
+            out[bad] = X[bad].astype(np.float64) @ self.components_.T
         out -= self.centre_ @ self.components_.T
         return out
 
