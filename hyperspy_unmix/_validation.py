@@ -84,7 +84,13 @@ def check_int(value, name, *, minimum=None, maximum=None):
 
 def check_choice(value, name, choices):
     """One of a fixed set of strings."""
-    if value not in choices:
+    try:
+        known = any(
+            value is c or (type(value) is type(c) and value == c) for c in choices
+        )
+    except (TypeError, ValueError):  # e.g. an array: its == gives an array
+        known = False
+    if not known:
         options = ", ".join(repr(c) for c in choices)
         raise ValueError(f"`{name}` must be one of {options}; got {value!r}")
     return value

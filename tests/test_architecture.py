@@ -25,7 +25,7 @@ DEPRECATED_EDGES = {
 }
 
 API_PACKAGES = ("unmixing", "windowing", "neighborhoods")
-SHARED = ("_signal_io", "_validation", "_progress")
+SHARED = ("_signal_io", "_validation", "_progress", "_result_io")
 
 
 def _module_name(path):

@@ -118,7 +118,7 @@ def synthetic(out_dir, shape=(128, 128), n_channels=512, dose=2e5):
     fig.savefig(f2, dpi=80)
     plt.close(fig)
 
-    fig = res.plot()
+    fig = res.plot(static=True)
     f3 = Path(out_dir) / "spectral_nfindr_result.png"
     fig.savefig(f3, dpi=80)
     plt.close(fig)

@@ -239,8 +239,6 @@ def known_defect(test: str, **case) -> str | None:
         "tile_size",
         "algorithm",
     }
-    if isinstance(value, np.ndarray) and value.size > 1 and name in choice_options:
-        return "D1 array for a choice option: ambiguous truth value"
     if (
         test == "nfindr_unmix options"
         and name == "neighborhood"

@@ -69,12 +69,7 @@ def test_nan_in_first_block_outside_the_sample_is_reported_as_nan():
 
 
 # -- not fixed (modules owned elsewhere): strict xfails ------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="D1: _validation.check_choice does `value not in choices`; a numpy "
-    "array value raises numpy's 'truth value ... is ambiguous' ValueError "
-    "without the parameter's name",
-)
+# D1 (fixed): an array for a choice option is refused by name
 @pytest.mark.parametrize(
     "call",
     [

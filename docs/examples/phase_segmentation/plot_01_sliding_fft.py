@@ -51,6 +51,6 @@ stack.plot(cmap="inferno")
 # N-FINDR on the raw stack: two endmember patterns and their abundance maps
 # on the grid of window centres.
 res = stack.nfindr_unmix(2)
-fig = res.plot()
+fig = res.plot(static=True)
 
 # sphinx_gallery_thumbnail_number = 1

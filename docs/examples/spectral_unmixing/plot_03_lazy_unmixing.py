@@ -36,7 +36,7 @@ print(
     "largest abundance difference:",
     f"{np.nanmax(np.abs(res_lazy.abundances.data - res_mem.abundances.data)):.1e}",
 )
-fig = res_lazy.plot()
+fig = res_lazy.plot(static=True)
 
 # %%
 # On a ``dask.distributed`` cluster the same call runs on the workers:
