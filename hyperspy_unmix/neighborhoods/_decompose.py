@@ -66,11 +66,16 @@ def descriptors_and_scores(
     edge_margin,
     max_deviation,
     random_state,
+    exclude=None,
 ):
     """Positions in, descriptors and decomposition scores out.
 
     The whole per-atom stage of :func:`hyperspy_unmix.neighborhood_pca` once
     the positions are known (the benchmark times exactly this).
+
+    ``exclude`` (bool (N,), optional): atoms that are neighbours only
+    (given positions outside the image), marked not included and counted
+    with the edge exclusions.
 
     Returns
     -------
@@ -84,15 +89,35 @@ def descriptors_and_scores(
         edge_margin=edge_margin,
         max_deviation=max_deviation,
     )
+    if exclude is not None and exclude.any():
+        desc["included"] = desc["included"] & ~exclude
+        desc["excluded_edge"] = desc["excluded_edge"] | exclude
     included = desc["included"]
     n_inc = int(included.sum())
     if n_inc < n_components + 1:
+        n_edge = int(desc["excluded_edge"].sum())
+        n_irregular = int((desc["excluded_incomplete"] & ~desc["excluded_edge"]).sum())
+        if n_edge >= n_irregular:
+            # the edge margin is the user's `edge_margin`, or follows the
+            # distance to the J-th neighbour: blame the parameter behind it
+            blame = (
+                f"`edge_margin`={edge_margin:g} px leaves too few atoms away "
+                "from the image edge; use a smaller `edge_margin`"
+                if edge_margin is not None
+                else f"`n_neighbors`={n_neighbors} sets the edge margin (1.5 "
+                "times the distance to the J-th neighbour) and leaves too few "
+                "atoms away from the image edge; use a smaller `n_neighbors`"
+            )
+        else:
+            blame = (
+                f"`n_neighbors`={n_neighbors} or `max_deviation`={max_deviation}"
+                " leave too few atoms with a regular neighbourhood"
+            )
         raise ValueError(
-            f"only {n_inc} of {len(xy)} atoms have a complete neighbourhood "
-            f"({int(desc['excluded_edge'].sum())} too close to the image edge, "
-            f"{int((desc['excluded_incomplete'] & ~desc['excluded_edge']).sum())} "
-            "more with an incomplete or irregular neighbourhood); "
-            f"n_components={n_components} needs at "
+            f"{blame}: only {n_inc} of {len(xy)} atoms have a complete "
+            f"neighbourhood ({n_edge} too close to the image edge, "
+            f"{n_irregular} more with an incomplete or irregular "
+            f"neighbourhood); n_components={n_components} needs at "
             f"least {n_components + 1}"
         )
     if np.isfinite(desc["shell_ratio"]) and desc["shell_ratio"] < 1.05:

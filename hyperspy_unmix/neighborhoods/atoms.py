@@ -21,6 +21,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from hyperspy_unmix._core.atom_quality import atom_quality, noise_level
 from hyperspy_unmix._core.refinement import refine_center_of_mass
 from hyperspy_unmix._signal_io import is_lazy
 
@@ -62,7 +63,11 @@ def estimate_spacing(data, max_size=1024):
     """
     ny, nx = data.shape
     cy, cx = max(0, (ny - max_size) // 2), max(0, (nx - max_size) // 2)
-    crop = np.asarray(data[cy : cy + max_size, cx : cx + max_size], dtype=float)
+    crop = data[cy : cy + max_size, cx : cx + max_size]
+    if is_lazy(crop):
+        crop = crop.compute()
+    # float64 whatever the dtype (float16 included): the FFTs need it
+    crop = np.asarray(crop, dtype=float)
     crop = crop - crop.mean()
     h, w = crop.shape
     f = np.fft.rfft2(crop, s=(2 * h, 2 * w))
@@ -481,6 +486,66 @@ def _refine_lazy(
     out = positions.copy()
     for idx, xy in zip(groups, dask.compute(*tasks)):
         out[idx] = xy
+    return out
+
+
+def _quality_tile(region, positions, spacing, origin, noise):
+    """:func:`~hyperspy_unmix._core.atom_quality.atom_quality` of one tile's
+    atoms (module level: picklable for distributed workers)."""
+    local = np.asarray(positions, float) - np.asarray(origin, float)
+    return atom_quality(np.asarray(region), local, spacing, noise=noise)
+
+
+def atom_quality_tiled(data, positions, spacing, *, tile_size=1024, noise_crop=None):
+    """Quality of each atom (peak above its local background, in noise units).
+
+    Parameters
+    ----------
+    data : ndarray or dask.array.Array of shape (ny, nx)
+        Bright atoms. A dask array is read tile by tile (each tile's region
+        plus the margin the smoothing and the background ring reach, in dask
+        tasks); the numbers equal the in-memory ones away from the image
+        border.
+    positions : ndarray of shape (n_atoms, 2)
+        x, y in pixels.
+    spacing : float
+        Nearest-neighbour distance, pixels.
+    tile_size : int
+        Core size of the tiles for a dask array.
+    noise_crop : ndarray, optional
+        Part of the image the pixel noise is measured on (default: all of an
+        in-memory image; required for a dask array).
+
+    Returns
+    -------
+    ndarray of shape (n_atoms,)
+    """
+    positions = np.asarray(positions, dtype=float).reshape(-1, 2)
+    if noise_crop is None:
+        noise_crop = data
+    noise = noise_level(np.asarray(noise_crop))
+    if not is_lazy(data):
+        return atom_quality(data, positions, spacing, noise=noise)
+    import dask
+
+    ny, nx = data.shape
+    core = int(tile_size)
+    # ring to 0.7 spacing, Gaussian of 0.15 spacing truncated at 4 sigma
+    margin = int(np.ceil(0.7 * spacing + 0.6 * spacing + 4))
+    tasks, groups = [], []
+    for ty, tx, idx in _tile_groups(positions, (ny, nx), core):
+        y0, x0 = max(0, ty * core - margin), max(0, tx * core - margin)
+        y1 = min(ny, (ty + 1) * core + margin)
+        x1 = min(nx, (tx + 1) * core + margin)
+        tasks.append(
+            dask.delayed(_quality_tile, pure=True)(
+                data[y0:y1, x0:x1], positions[idx], spacing, (x0, y0), noise
+            )
+        )
+        groups.append(idx)
+    out = np.empty(len(positions))
+    for idx, q in zip(groups, dask.compute(*tasks)):
+        out[idx] = q
     return out
 
 

@@ -14,6 +14,10 @@ import os
 from functools import partial
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from hyperspy_unmix._core.dtypes import remove_offset, working_dtype
+from hyperspy_unmix._core.lattice import auto_window
 from hyperspy_unmix._core.tapers import TAPERS, taper_2d
 from hyperspy_unmix._core.windowed_fft import (
     NORMALIZATIONS,
@@ -54,8 +58,8 @@ _LAZY_CHUNK_BYTES = 16 * 2**20
 
 def sliding_fft(
     image: BaseSignal,
-    window_size: int | tuple[int, int] = 64,
-    step: int | tuple[int, int] = 16,
+    window_size: int | tuple[int, int] | str = 64,
+    step: int | tuple[int, int] | None = None,
     *,
     window: str | None = "hann",
     log: bool = True,
@@ -85,13 +89,27 @@ def sliding_fft(
     image : hyperspy.signal.BaseSignal
         Any signal with two signal dimensions (``Signal2D``,
         ``AtomicResolutionImage``, a stack of images...). Its navigation
-        axes are kept in front of the window grid. Real, finite values,
-        uniform axes.
-    window_size : int or (int, int)
+        axes are kept in front of the window grid. Real, finite values
+        (any real dtype: float16, bool and integers are converted to
+        float32/float64; the first value of a 32/64-bit integer image is
+        subtracted in integer arithmetic first, so a large detector offset
+        costs no precision, eagerly and lazily, block by block; each
+        window's mean is removed anyway), uniform axes. Complex data are
+        refused (TypeError).
+    window_size : int, (int, int) or "auto"
         Window height and width in pixels (>= 4, at most the image size).
-    step : int or (int, int)
+        "auto": from the lattice spacing estimated on the (central 512 x
+        512 crop of the first) image's autocorrelation
+        (:func:`hyperspy_unmix._core.lattice.auto_window`: 4.5 periods,
+        a multiple of 4, capped at the image size); ``step`` (window / 8)
+        and ``zoom`` (window / 32) follow unless given (``crop`` given: no
+        zoom). The choice is recorded in ``metadata.hyperspy_unmix.parameters``
+        (``window_size``, ``step``, ``crop``, ``zoom``, ``lattice_spacing``
+        and ``window_size_requested="auto"``); nothing is printed.
+    step : int, (int, int) or None
         Distance between neighbouring windows in pixels, along y and x
         (>= 1; larger than the window only with ``allow_gaps=True``).
+        None: 16, or the automatic step with ``window_size="auto"``.
         Windows start at pixel 0 and must fit inside the image: the last
         ``(size - window) % step`` pixels may not be covered.
     window : {"hann", "hamming", "blackman", "tukey"} or None
@@ -175,6 +193,22 @@ def sliding_fft(
     am = image.axes_manager
     check_uniform_axes((*am.navigation_axes, *am.signal_axes), "image")
     ny, nx = am.signal_shape[::-1]
+    working_dtype(image.data.dtype, "image")  # complex...: TypeError
+    auto = None
+    if isinstance(window_size, str):
+        if window_size != "auto":
+            raise ValueError(
+                f"`window_size` must be 'auto', an int or (int, int), got "
+                f"{window_size!r}"
+            )
+        auto = _auto_window(image, (ny, nx))
+        window_size = auto["window_size"]
+        if step is None:
+            step = auto["step"]
+        if zoom is None and crop is None:
+            zoom = auto["zoom"]
+    if step is None:
+        step = 16
     window_shape = check_pair(window_size, "window_size", minimum=4)
     if window_shape[0] > ny or window_shape[1] > nx:
         raise ValueError(
@@ -220,8 +254,9 @@ def sliding_fft(
         normalize=normalize,
     )
     if lazy_output:
+        # the offset removed exactly, block by block (see _core.dtypes)
         data = lazy_sliding_fft(
-            image.data,
+            remove_offset(image.data, name="image")[0],
             kernel,
             window_shape,
             steps,
@@ -230,7 +265,7 @@ def sliding_fft(
         )
     else:
         _check_memory(shape, memory_limit)
-        values = computed(image.data)
+        values, _ = remove_offset(computed(image.data), name="image")
         check_finite(values, "image")
         n_windows = math.prod(shape[:-2])
         ticker = bar(
@@ -254,11 +289,64 @@ def sliding_fft(
         "normalize": normalize,
         "allow_gaps": allow_gaps,
     }
+    if auto is not None:  # what "auto" chose, and from which spacing
+        parameters["window_size_requested"] = "auto"
+        parameters["lattice_spacing"] = auto["spacing"]
+        parameters["zoom"] = zoom
     return _build_signal(image, data, window_shape, steps, crop_shape, parameters)
 
 
 # --------------------------------------------------------------------------
 # validation helpers
+
+
+def _estimate_spacing(data, max_size=512):
+    """Nearest-neighbour distance of a lattice image (pixels), from the
+    autocorrelation of its central ``max_size`` square: the shortest lag
+    with a peak at least half as high as the highest off the origin.
+
+    The same rule as ``hyperspy_unmix.neighborhoods.atoms.estimate_spacing``
+    (kept here because the import rules forbid windowing -> neighborhoods;
+    both belong in ``_core.lattice``).
+    """
+    from scipy import ndimage
+
+    ny, nx = data.shape
+    cy, cx = max(0, (ny - max_size) // 2), max(0, (nx - max_size) // 2)
+    crop = np.asarray(computed(data[cy : cy + max_size, cx : cx + max_size]))
+    crop = crop.astype(np.float64)
+    crop -= crop.mean()
+    h, w = crop.shape
+    power = np.abs(np.fft.rfft2(crop, s=(2 * h, 2 * w))) ** 2
+    ac = np.fft.irfft2(power, s=(2 * h, 2 * w))
+    ry, rx = max(2, h // 4), max(2, w // 4)
+    ac = ac[np.ix_(np.arange(-ry, ry + 1) % (2 * h), np.arange(-rx, rx + 1) % (2 * w))]
+    yy, xx = np.mgrid[-ry : ry + 1, -rx : rx + 1]
+    r = np.hypot(yy, xx)
+    peaks = (ac == ndimage.maximum_filter(ac, size=3)) & (r >= 1.5) & (ac > 0)
+    peaks[[0, -1], :] = False
+    peaks[:, [0, -1]] = False
+    if not peaks.any():
+        raise ValueError("no lattice peak in the autocorrelation")
+    height = ac[peaks]
+    return float(r[peaks][height >= 0.5 * height.max()].min())
+
+
+def _auto_window(image, shape):
+    """``auto_window`` of the lattice spacing of the (first) image, with
+    the spacing it came from."""
+    data = image.data
+    while data.ndim > 2:  # a stack: its first image
+        data = data[0]
+    try:
+        spacing = _estimate_spacing(data)
+    except ValueError:
+        raise ValueError(
+            "`window_size`='auto': no lattice spacing found in the image's "
+            "autocorrelation; give `window_size`"
+        ) from None
+    chosen = auto_window(spacing, image_shape=shape)
+    return {"spacing": float(spacing), **chosen}
 
 
 def _crop_shape(crop, zoom, window_shape):

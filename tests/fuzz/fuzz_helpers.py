@@ -224,21 +224,6 @@ def known_defect(test: str, **case) -> str | None:
     while ``test_regressions_found.py`` holds each defect as a strict xfail.
     """
     name, value = case.get("name"), case.get("value")
-    choice_options = {
-        "abundances",
-        "endmember_estimate",
-        "init",
-        "nonnegative_endmembers",
-        "refine",
-        "outliers",
-        "metric",
-        "scaling",
-        "refine_atoms",
-        "window",
-        "normalize",
-        "tile_size",
-        "algorithm",
-    }
     if (
         test == "nfindr_unmix options"
         and name == "neighborhood"

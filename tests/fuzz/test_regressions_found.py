@@ -135,12 +135,7 @@ def test_outlier_screening_in_memory_at_large_scale_is_quiet():
         hu.nfindr_unmix(s, 3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="D5: neighborhood_pca on an image without a usable lattice (e.g. "
-    "binary) says 'only 0 of N atoms have a complete neighbourhood ...; "
-    "n_components=3 needs at least 4' with no backticked parameter",
-)
+# D5 (fixed): kept as a regression test
 def test_neighborhood_pca_without_complete_neighbourhoods_names_a_parameter():
     img = lattice()[0]
     binary = hs.signals.Signal2D(img.data > np.median(img.data))
@@ -148,23 +143,14 @@ def test_neighborhood_pca_without_complete_neighbourhoods_names_a_parameter():
         hu.neighborhood_pca(binary)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="D6: segment_phases with fewer windows than phases says "
-    "'`n_endmembers`=2 exceeds the number of pixels (1)': the user passed "
-    "`n_phases` / `window_size` / `step`",
-)
+# D6 (fixed): kept as a regression test
 def test_segment_phases_too_few_windows_names_its_own_parameters():
     img = two_phase()[0].isig[:40, :40]
     with pytest.raises(ValueError, match=r"`(n_phases|window_size|step)`"):
         hu.segment_phases(img, 2, window_size=32, step=16)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="D7: DESIGN.md (0.2) promises window_size='auto' for "
-    "segment_phases (as its default); it raises TypeError",
-)
+# D7 (fixed): kept as a regression test
 def test_segment_phases_window_size_auto():
     res = hu.segment_phases(two_phase()[0], 2, window_size="auto", random_state=0)
     assert res.n_endmembers == 2

@@ -283,3 +283,68 @@ def test_segment_phases_checks_n_phases_first(monkeypatch):
         phases.segment_phases(image, 1, window_size=32, step=16)
     with pytest.raises(TypeError, match="`n_phases` must be an integer"):
         phases.segment_phases(image, 2.5, window_size=32, step=16)
+
+
+# ------------------------------------------- lattice-aware defaults (issue 12)
+@pytest.mark.parametrize("spacing, size", [(6, 256), (12, 384), (24, 512)])
+def test_default_window_follows_the_spacing(spacing, size):
+    image, truth = hu.data.multiphase_lattice(
+        (size, size), spacing=spacing, random_state=0
+    )
+    res = segment_phases(image, 2)
+    p = res.endmembers.metadata.hyperspy_unmix.input.parameters
+    assert p.window_size_requested == "auto"
+    window, step = p.window_size[0], p.step[0]
+    assert 4 * spacing <= window <= 5 * spacing + 4
+    assert window_accuracy(res, truth, window, step, 2) >= 0.98
+
+
+def agreement(a, b):
+    """Two-label agreement up to swapping the labels."""
+    same = float(np.mean(a == b))
+    return max(same, 1.0 - same)
+
+
+def test_mores2_default_gives_the_hand_tuned_domains():
+    image = hu.data.mores2_image()
+    default = segment_phases(image, 2, random_state=0)
+    tuned = segment_phases(image, 2, window_size=128, step=8, zoom=4, random_state=0)
+    a = phase_labels(default, image).data
+    b = phase_labels(tuned, image).data
+    assert agreement(a, b) >= 0.9
+    # the old fixed default (64 px) does not see the two domains as well
+    old = segment_phases(image, 2, window_size=64, step=16, random_state=0)
+    assert agreement(phase_labels(old, image).data, b) < agreement(a, b)
+
+
+def test_too_many_phases_name_n_phases_and_windows():
+    image, _ = hu.data.multiphase_lattice((128, 128), random_state=0)
+    with pytest.raises(ValueError, match=r"`n_phases`=30.*windows") as info:
+        segment_phases(image, 30, window_size=64, step=16)  # 25 windows
+    assert "n_endmembers" not in str(info.value)
+    assert "pixels" not in str(info.value)
+
+
+def test_plot_phases_scales_patterns_by_percentiles(two_phase):
+    from hyperspy_unmix.phases import pattern_limits
+
+    image, _ = two_phase
+    res = segment_phases(image, 2, 64, 32)
+    fig = plot_phases(res, image)
+    patterns = np.asarray(res.endmembers.data)
+    kx, ky = res.endmembers.axes_manager.signal_axes
+    panels = [ax for ax in fig.axes if ax.get_title().startswith("phase")]
+    assert len(panels) == 2
+    for i, pax in enumerate(panels):
+        im = pax.get_images()[0]
+        vmin, vmax = im.get_clim()
+        values = patterns[i][patterns[i] != 0]
+        np.testing.assert_allclose(
+            (vmin, vmax), np.percentile(values, [1, 99.5]), rtol=1e-6
+        )
+        assert (vmin, vmax) == pattern_limits(patterns[i])
+        # the zeroed centre is below the scale, not its minimum
+        assert vmin > 0 == patterns[i].min()
+        assert str(kx.units) in pax.get_xlabel() and str(ky.units) in pax.get_ylabel()
+        assert len(pax.child_axes) == 1  # the colour bar
+    assert pattern_limits(np.zeros((4, 4))) == (0.0, 1.0)
