@@ -21,7 +21,6 @@ PACKAGE = "hyperspy_unmix"
 # deprecated paths that forward to the module that now holds the function.
 DEPRECATED_EDGES = {
     ("hyperspy_unmix.unmixing.result", "hyperspy_unmix.phases"),
-    ("hyperspy_unmix.windowing", "hyperspy_unmix.phases"),
 }
 
 API_PACKAGES = ("unmixing", "windowing", "neighborhoods")

@@ -185,3 +185,67 @@ def auto_window(
     step = max(1, window // 8)
     zoom = max(1.0, window / float(crop))
     return {"window_size": int(window), "step": int(step), "zoom": float(zoom)}
+
+
+def estimate_spacing(data, max_size=1024):
+    """Nearest-neighbour distance of a lattice image, from its autocorrelation.
+
+    The autocorrelation of a periodic image has a peak at every lattice
+    vector; the shortest strong one (at least half as high as the highest
+    peak off the origin) is the nearest-neighbour distance. It is computed
+    with zero-padded FFTs (a linear, not circular, autocorrelation) of the
+    central ``max_size`` square of the image, after subtracting the mean.
+
+    Parameters
+    ----------
+    data : ndarray of shape (ny, nx)
+    max_size : int
+        Larger images are cropped to their central ``max_size`` square.
+
+    Returns
+    -------
+    float
+        Distance in pixels (to the nearest pixel of the autocorrelation).
+
+    Raises
+    ------
+    ValueError
+        If the autocorrelation has no peak off the origin (no lattice).
+    """
+    from scipy import ndimage
+
+    ny, nx = data.shape
+    cy, cx = max(0, (ny - max_size) // 2), max(0, (nx - max_size) // 2)
+    crop = data[cy : cy + max_size, cx : cx + max_size]
+    if hasattr(crop, "compute"):  # a dask array: only the crop is computed
+        crop = crop.compute()
+    # float64 whatever the dtype (float16 included): the FFTs need it
+    crop = np.asarray(crop, dtype=float)
+    crop = crop - crop.mean()
+    h, w = crop.shape
+    f = np.fft.rfft2(crop, s=(2 * h, 2 * w))
+    power = f.real**2
+    power += f.imag**2
+    del f  # (memory: these arrays are 4 times the crop)
+    ac = np.fft.irfft2(power, s=(2 * h, 2 * w))
+    del power
+    # lattice vectors up to a quarter of the crop (enough overlap to be
+    # reliable): lags -r..r, read around lag 0 with wrap-around (what
+    # fftshift and a slice give, without a shifted copy)
+    ry, rx = max(2, h // 4), max(2, w // 4)
+    ac = ac[np.ix_(np.arange(-ry, ry + 1) % (2 * h), np.arange(-rx, rx + 1) % (2 * w))]
+    yy, xx = np.mgrid[-ry : ry + 1, -rx : rx + 1]
+    r = np.hypot(yy, xx)
+    peaks = (ac == ndimage.maximum_filter(ac, size=3)) & (r >= 1.5) & (ac > 0)
+    # the border of the search box is not a peak, only the end of the search
+    peaks[[0, -1], :] = False
+    peaks[:, [0, -1]] = False
+    if not peaks.any():
+        raise ValueError(
+            "could not estimate the atom spacing from the image's "
+            "autocorrelation (no lattice peak); pass `separation`"
+        )
+    height = ac[peaks]
+    dist = r[peaks]
+    strong = height >= 0.5 * height.max()
+    return float(dist[strong].min())

@@ -14,10 +14,8 @@ import os
 from functools import partial
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from hyperspy_unmix._core.dtypes import remove_offset, working_dtype
-from hyperspy_unmix._core.lattice import auto_window
+from hyperspy_unmix._core.lattice import auto_window, estimate_spacing
 from hyperspy_unmix._core.tapers import TAPERS, taper_2d
 from hyperspy_unmix._core.windowed_fft import (
     NORMALIZATIONS,
@@ -300,38 +298,6 @@ def sliding_fft(
 # validation helpers
 
 
-def _estimate_spacing(data, max_size=512):
-    """Nearest-neighbour distance of a lattice image (pixels), from the
-    autocorrelation of its central ``max_size`` square: the shortest lag
-    with a peak at least half as high as the highest off the origin.
-
-    The same rule as ``hyperspy_unmix.neighborhoods.atoms.estimate_spacing``
-    (kept here because the import rules forbid windowing -> neighborhoods;
-    both belong in ``_core.lattice``).
-    """
-    from scipy import ndimage
-
-    ny, nx = data.shape
-    cy, cx = max(0, (ny - max_size) // 2), max(0, (nx - max_size) // 2)
-    crop = np.asarray(computed(data[cy : cy + max_size, cx : cx + max_size]))
-    crop = crop.astype(np.float64)
-    crop -= crop.mean()
-    h, w = crop.shape
-    power = np.abs(np.fft.rfft2(crop, s=(2 * h, 2 * w))) ** 2
-    ac = np.fft.irfft2(power, s=(2 * h, 2 * w))
-    ry, rx = max(2, h // 4), max(2, w // 4)
-    ac = ac[np.ix_(np.arange(-ry, ry + 1) % (2 * h), np.arange(-rx, rx + 1) % (2 * w))]
-    yy, xx = np.mgrid[-ry : ry + 1, -rx : rx + 1]
-    r = np.hypot(yy, xx)
-    peaks = (ac == ndimage.maximum_filter(ac, size=3)) & (r >= 1.5) & (ac > 0)
-    peaks[[0, -1], :] = False
-    peaks[:, [0, -1]] = False
-    if not peaks.any():
-        raise ValueError("no lattice peak in the autocorrelation")
-    height = ac[peaks]
-    return float(r[peaks][height >= 0.5 * height.max()].min())
-
-
 def _auto_window(image, shape):
     """``auto_window`` of the lattice spacing of the (first) image, with
     the spacing it came from."""
@@ -339,7 +305,7 @@ def _auto_window(image, shape):
     while data.ndim > 2:  # a stack: its first image
         data = data[0]
     try:
-        spacing = _estimate_spacing(data)
+        spacing = estimate_spacing(data, max_size=512)
     except ValueError:
         raise ValueError(
             "`window_size`='auto': no lattice spacing found in the image's "
