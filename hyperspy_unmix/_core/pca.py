@@ -18,17 +18,19 @@ scores.
 """
 
 import numpy as np
-import scipy.linalg
+
+from hyperspy_unmix._core import randomized as _rand
+from hyperspy_unmix._core.errors import DataRangeError, NonFiniteDataError
+from hyperspy_unmix._core.linalg import top_eigh as _top_eigh
 
 _BLOCK_ROWS = 8192
 
 
-class NonFiniteDataError(ValueError):
-    """The data (or their moments) hold NaN or infinite values."""
+__all__ = ["CovariancePCA", "DataRangeError", "NonFiniteDataError", "SVD_SOLVERS"]
 
-
-class DataRangeError(ValueError):
-    """Finite data whose squares overflow even float64 (beyond ~1e154)."""
+# HyperSpy's keyword; "covariance" and "gram" are exact, "randomized" is
+# :mod:`hyperspy_unmix._core.randomized`'s block Krylov solver.
+SVD_SOLVERS = ("auto", "covariance", "gram", "randomized")
 
 
 def sample_fraction(n_used, max_pixels):
@@ -69,26 +71,6 @@ def pca_sample(index, fraction):
     return z < np.uint64(min(int(fraction * 2.0**64), 2**64 - 1))
 
 
-def _top_eigh(M, k):
-    """The ``k`` largest eigenpairs of a symmetric matrix, largest first.
-
-    ARPACK (tolerance 0: machine precision, deterministic start vector) for
-    few eigenpairs of a large matrix, LAPACK otherwise or if ARPACK fails.
-    """
-    n = M.shape[0]
-    if n > 256 and k < n // 8:
-        import scipy.sparse.linalg as spla
-
-        try:
-            w, v = spla.eigsh(M, k=k, which="LA", tol=0, v0=np.ones(n))
-            order = np.argsort(w)[::-1]
-            return w[order], v[:, order]
-        except spla.ArpackError:
-            pass
-    w, v = scipy.linalg.eigh(M, subset_by_index=[n - k, n - 1])
-    return w[::-1], v[:, ::-1]
-
-
 def _column_sums(block):
     """Column sums in float64; float32 blocks are summed 256 rows at a time.
 
@@ -103,11 +85,6 @@ def _column_sums(block):
     return out
 
 
-def _work_dtype(dtype):
-    """float32 stays float32 (fast GEMM); everything else is computed in float64."""
-    return np.float32 if dtype == np.float32 else np.float64
-
-
 def _accumulate(X, shift, total, gram, rows=None):
     """Add the column sums and Gram matrix of ``X - shift`` to ``total``, ``gram``.
 
@@ -119,7 +96,7 @@ def _accumulate(X, shift, total, gram, rows=None):
     the overall scale of the data; in-memory and lazy moments both come from
     here, so they get the same handling.
     """
-    wd = _work_dtype(X.dtype)
+    wd = _rand.work_dtype(X.dtype)
     shift = np.asarray(shift).astype(wd)
     n = X.shape[0] if rows is None else len(rows)
     buf = None
@@ -204,6 +181,19 @@ class CovariancePCA:
         Limit BLAS to this many threads while fitting and projecting. On thin
         tables a second thread gains nothing, and idle BLAS threads spinning
         after a call slow the next multi-threaded step on a busy machine.
+    svd_solver : {"auto", "covariance", "gram", "randomized"}
+        How ``fit`` finds the subspace (HyperSpy's keyword). ``"covariance"``:
+        the ``C x C`` covariance, one pass of ``n C^2`` flops, exact;
+        ``"gram"``: the ``n x n`` Gram matrix, ``n^2 C``, exact;
+        ``"randomized"``: block Krylov on the centred data, a few passes of
+        ``n C k`` (:func:`hyperspy_unmix._core.randomized.randomized_subspace`:
+        its subspace matches the exact one to far below the noise).
+        ``"auto"``: the cheapest by
+        :func:`hyperspy_unmix._core.randomized.choose_solver`, for the
+        shape, ``n_components`` and dtype; a rule ``n_components`` needs the
+        whole covariance spectrum, so it always takes an exact route.
+    random_state : None, int or numpy.random.Generator
+        Seed of the randomised solver (unused by the exact ones).
 
     Attributes
     ----------
@@ -218,15 +208,28 @@ class CovariancePCA:
     centre_ : ndarray of shape (n_features,)
         The mean spectrum (float64).
     n_samples_seen_ : int
+    svd_solver_ : str
+        The route ``fit`` took (``"covariance"`` after ``partial_fit``).
+    n_passes_ : int
+        Passes ``fit`` made over the data.
     """
 
     def __init__(
-        self, n_components, rows=None, *, all_variances=False, blas_threads=None
+        self,
+        n_components,
+        rows=None,
+        *,
+        all_variances=False,
+        blas_threads=None,
+        svd_solver="auto",
+        random_state=None,
     ):
         self.n_components = n_components
         self.rows = rows
         self.all_variances = all_variances
         self.blas_threads = blas_threads
+        self.svd_solver = svd_solver
+        self.random_state = random_state
 
     @classmethod
     def from_moments(cls, n_components, shift, moments, **kwargs):
@@ -260,6 +263,18 @@ class CovariancePCA:
         est._gram += moments[2:]
         est.n_samples_seen_ = int(round(moments[0, 0]))
         est._finish()  # NaN, too few samples: raised here
+        est.svd_solver_, est.n_passes_ = "covariance", 1
+        return est
+
+    @classmethod
+    def from_subspace(cls, fit, **kwargs):
+        """An estimator holding a :class:`~._core.randomized.SubspaceFit`."""
+        est = cls(fit.components.shape[0], **kwargs)
+        est.n_components_ = fit.components.shape[0]
+        est.n_samples_seen_ = fit.n_samples
+        est._set(fit.components, fit.variance, fit.centre)
+        est._stale = False
+        est.svd_solver_, est.n_passes_ = "randomized", fit.n_passes
         return est
 
     def _blas(self):
@@ -273,7 +288,15 @@ class CovariancePCA:
 
     # -- accumulation ---------------------------------------------------
     def _reset(self):
-        for name in ("_shift", "_sum", "_gram", "n_samples_seen_", "_fitted"):
+        for name in (
+            "_shift",
+            "_sum",
+            "_gram",
+            "n_samples_seen_",
+            "_fitted",
+            "svd_solver_",
+            "n_passes_",
+        ):
             self.__dict__.pop(name, None)
         self._stale = False
 
@@ -322,6 +345,7 @@ class CovariancePCA:
         with self._blas():
             _accumulate(X, self._shift, self._sum, self._gram, rows)
         self.n_samples_seen_ += X.shape[0] if rows is None else len(rows)
+        self.svd_solver_, self.n_passes_ = "covariance", 1
         # The eigen-decomposition waits until the results are read, so a lazy
         # decomposition streaming many chunks pays for it once.
         self._stale = True
@@ -334,17 +358,67 @@ class CovariancePCA:
         self.n_samples_seen_ = 0
 
     def fit(self, X, y=None):
-        """Fit on ``X`` (n_samples, n_features) in one pass."""
+        """Fit on ``X`` (n_samples, n_features) by the ``svd_solver`` route."""
         self._reset()
         X = np.asarray(X)
         rows = None if self.rows is None else np.asarray(self.rows, dtype=np.intp)
         n = (X.shape[0] if X.ndim == 2 else 0) if rows is None else len(rows)
-        if X.ndim == 2 and X.shape[1] > 2 * n:
-            return self._fit_gram(X if rows is None else X[rows])
-        self._partial_fit(X, rows)
-        self._finish()  # errors (NaN, too few samples) surface in fit
+        solver = self._solver(X, n)
+        fit = None
+        try:
+            if solver == "randomized":
+                fit = _rand.randomized_subspace(
+                    X,
+                    int(self.n_components),
+                    rows=rows,
+                    random_state=self.random_state,
+                )
+            elif solver == "gram" and not callable(self.n_components):
+                fit = _rand.gram_subspace(X, int(self.n_components), rows=rows)
+        except NonFiniteDataError:
+            # float32 products of finite data near the float32 limit overflow
+            # on these routes; the covariance's moments are scale-safe (and
+            # raise again if the data do hold NaN or inf)
+            solver = "covariance"
+        if fit is None and solver == "gram":  # a rule: it reads the covariance
+            self._fit_gram(X if rows is None else X[rows])
+            self.svd_solver_, self.n_passes_ = "gram", 2
+            return self
+        elif fit is None:
+            self._partial_fit(X, rows)
+            self._finish()  # errors (NaN, too few samples) surface in fit
+            self._stale = False
+            self.svd_solver_, self.n_passes_ = "covariance", 1
+            return self
+        self.n_components_ = fit.components.shape[0]
+        self.n_samples_seen_ = fit.n_samples
+        self._set(fit.components, fit.variance, fit.centre)
         self._stale = False
+        self.svd_solver_, self.n_passes_ = solver, fit.n_passes
         return self
+
+    def _solver(self, X, n):
+        solver = self.svd_solver
+        if solver not in SVD_SOLVERS:
+            raise ValueError(
+                f"`svd_solver` must be one of {SVD_SOLVERS}, got {solver!r}"
+            )
+        if X.ndim != 2:
+            raise ValueError(f"`X` must be 2-D, got shape {X.shape}")
+        C = X.shape[1]
+        if solver != "auto":
+            if solver == "randomized" and callable(self.n_components):
+                raise ValueError(
+                    '`svd_solver`="randomized" needs a number of components; '
+                    "a rule that picks it reads the whole covariance spectrum"
+                )
+            return solver
+        if callable(self.n_components) or n < 2:
+            return "gram" if C > 2 * n else "covariance"
+        k = int(self.n_components)
+        if k < 1 or k > min(n - 1, C):
+            return "covariance"  # which refuses k with the exact message
+        return _rand.choose_solver(n, C, k + 1, dtype=X.dtype)
 
     def covariance(self):
         """``(n, mean, cov)`` of what was accumulated (divisor ``n - 1``)."""
@@ -418,22 +492,32 @@ class CovariancePCA:
     def transform(self, X):
         """Centred scores ``(X - centre_) @ components_.T``, (n_samples, k).
 
-        One GEMM on the data as they are (float32 stays float32), then the
-        centre's projection is subtracted: no centred copy of the data. In
-        float32 the scores carry an error of ~1e-7 of the spectra's norm,
-        far below any spread that decides which pixels are extreme.
+        GEMMs on blocks of rows as they are (float32 stays float32; 8- and
+        16-bit integers are converted per block into float32, exactly), then
+        the centre's projection is subtracted: no centred or float copy of
+        the data. In float32 the scores carry an error of ~1e-7 of the
+        spectra's norm, far below any spread that decides which pixels are
+        extreme.
         """
         X = np.asarray(X)
-        wd = _work_dtype(X.dtype)
-        W = self.components_.T.astype(wd)
+        if X.ndim != 2:
+            raise ValueError(f"`X` must be 2-D, got shape {X.shape}")
+        wd = _rand.work_dtype(X.dtype)
+        V = self.components_
+        W = V.T.astype(wd)
+        n = X.shape[0]
+        out = np.empty((n, V.shape[0]))
+        R = _rand.block_rows(X.shape[1], np.dtype(wd).itemsize)
         with self._blas(), np.errstate(over="ignore", invalid="ignore"):
-            out = np.asarray(X @ W, dtype=np.float64)
+            for a in range(0, n, R):  # blocks of rows, not pixels
+                xb = X[a : a + R]
+                out[a : a + R] = xb.astype(wd, copy=False) @ W
         if wd != np.float64 and not np.isfinite(out).all():
             # float32 sums of values near the float32 limit overflow: those
             # rows again in float64 (finite data give finite scores)
             bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
-            out[bad] = X[bad].astype(np.float64) @ self.components_.T
-        out -= self.centre_ @ self.components_.T
+            out[bad] = X[bad].astype(np.float64) @ V.T
+        out -= self.centre_ @ V.T
         return out
 
     def fit_transform(self, X, y=None):

@@ -37,7 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hyperspy_unmix._core.pca import NonFiniteDataError
+from hyperspy_unmix._core.errors import NonFiniteDataError
+from hyperspy_unmix._core.linalg import top_eigh as _top_eigh
 
 # Defaults (see ``randomized_subspace``): justified by the accuracy test.
 N_OVERSAMPLES = 10
@@ -399,6 +400,8 @@ def randomized_subspace(
     random_state=None,
     rows=None,
     centre=None,
+    transform=None,
+    n_features=None,
 ) -> SubspaceFit:
     """The ``k``-dimensional principal subspace of ``X`` by a randomised solver.
 
@@ -430,6 +433,11 @@ def randomized_subspace(
         Rows of ``X`` used (a sample); all when None.
     centre : None or ndarray of shape (n_channels,)
         Centre the data at this point instead of their mean.
+    transform : None or callable
+        Applied to every block of rows before use (a weighting, a choice of
+        columns): the subspace is that of ``transform(X)``, never formed.
+    n_features : None or int
+        Columns of ``transform``'s output (default: those of ``X``).
 
     Returns
     -------
@@ -450,6 +458,9 @@ def randomized_subspace(
     """
     X = _check_matrix(X)
     n_all, C = X.shape
+    tf = (lambda x: x) if transform is None else transform
+    if transform is not None and n_features is not None:
+        C = _check_k(n_features, "n_features")
     rows = _check_rows(rows, n_all)
     n = n_all if rows is None else len(rows)
     k, n_oversamples, n_power_iter, tol = _check_solver_args(
@@ -457,12 +468,12 @@ def randomized_subspace(
     )
     centre = _check_centre(centre, C)
     rng = _rng(random_state)
-    wd = work_dtype(X.dtype)
+    wd = work_dtype(X.dtype if transform is None else tf(X[:1]).dtype)
     R = block_rows(C, np.dtype(wd).itemsize)
     buf = _scratch(min(R, n), C, np.dtype(wd))
     if centre is None:
         first = X[: min(_SHIFT_ROWS, n)] if rows is None else X[rows[:_SHIFT_ROWS]]
-        shift = _shift_from(first, C)
+        shift = _shift_from(tf(first), C)
     else:
         shift = centre
     state = {"shift": shift, "centre": centre, "wd": wd, "trace": None}
@@ -474,7 +485,7 @@ def randomized_subspace(
         acc = np.zeros((C + 1, Qw.shape[1] + 1))
         for a in range(0, n, R):
             xb = X[a : a + R] if rows is None else X[rows[a : a + R]]
-            acc += pass_block(xb, Qw, s32, buf, sumsq=first)
+            acc += pass_block(tf(xb), Qw, s32, buf, sumsq=first)
         return _finish_pass(acc, Qw, s32.astype(np.float64), state)
 
     comps, ev, passes = _iterate(
@@ -520,7 +531,6 @@ def gram_subspace(X, k: int, *, rows=None, centre=None) -> SubspaceFit:
     -------
     SubspaceFit
     """
-    from hyperspy_unmix._core.pca import _top_eigh
 
     X = _check_matrix(X)
     n_all, C = X.shape
@@ -744,7 +754,18 @@ PASS_RATE = 3.8e10
 EIGH_S_1024 = 0.106
 EIGH_SLOPE = 1.73
 READ_RATE = 1.0e9  # bytes/s a lazy pass reads (disk, network) by default
-EXPECTED_PASSES = 4  # the adaptive solver's usual 3-5 (tests, benchmarks)
+# Passes the adaptive solver makes grow with q (its weakest direction is the
+# closest to the noise): measured 3 (q = 2, sliding-FFT stack 3721x4096),
+# 5-6 (q = 4, 64x64 and 256x256 x 1024 spectrum images, dose 2e4) and 9
+# (q = 6, 128x128x2048): about q + 3, at most MAX_POWER_ITER + 1.
+EXPECTED_PASSES = None
+
+
+def expected_passes(q: int) -> int:
+    """Passes the adaptive randomised solver is expected to make for ``q``."""
+    return int(min(MAX_POWER_ITER + 1, q + 3))
+
+
 PASS_OVERHEAD_S = 0.003  # per pass: Python, the small Krylov algebra
 
 
@@ -761,10 +782,12 @@ def solver_costs(
     lazy: bool = False,
     itemsize: int | None = None,
     n_oversamples: int = N_OVERSAMPLES,
-    n_passes: int = EXPECTED_PASSES,
+    n_passes: int | None = EXPECTED_PASSES,
     read_rate: float = READ_RATE,
 ) -> dict:
     """Estimated seconds of each applicable solver (see :func:`choose_solver`)."""
+    if n_passes is None and isinstance(q, numbers.Integral):
+        n_passes = expected_passes(q)
     for v, name in ((n, "n"), (C, "C"), (q, "q"), (n_passes, "n_passes")):
         if isinstance(v, bool) or not isinstance(v, numbers.Integral):
             raise TypeError(f"`{name}` must be an integer, got {v!r}")
@@ -811,7 +834,7 @@ def choose_solver(
     lazy: bool = False,
     itemsize: int | None = None,
     n_oversamples: int = N_OVERSAMPLES,
-    n_passes: int = EXPECTED_PASSES,
+    n_passes: int | None = EXPECTED_PASSES,
     read_rate: float = READ_RATE,
 ) -> str:
     """The cheapest route to the ``(q - 1)``-dimensional principal subspace.
@@ -824,7 +847,8 @@ def choose_solver(
       decomposition (``EIGH_S_1024 (C / 1024)^1.73`` s); **1 pass**. Exact.
     * ``"randomized"``: ``P`` fused passes of ``4 n C w`` flops in skinny
       GEMMs (width ``w``, ~6x slower per flop: ``PASS_RATE``); **P passes**,
-      ``P = 3-5`` for the adaptive default (up to ``MAX_POWER_ITER + 1``),
+      ``P = q + 3`` expected of the adaptive default (measured 3 at
+      ``q = 2`` to 9 at ``q = 6``; at most ``MAX_POWER_ITER + 1``),
       plus ``PASS_OVERHEAD_S`` per pass (which decides tiny problems).
     * ``"gram"`` (in memory, ``n < C`` only): ``n^2 C`` flops plus an
       ``n x n`` eigen-decomposition; 2 passes. Exact.
@@ -848,8 +872,8 @@ def choose_solver(
     itemsize : None or int
         Bytes per element as stored (default: ``dtype``'s).
     n_oversamples : int
-    n_passes : int
-        Passes expected of the randomised solver.
+    n_passes : None or int
+        Passes expected of the randomised solver (None: ``q + 3``).
     read_rate : float
         Bytes per second a lazy pass reads.
 

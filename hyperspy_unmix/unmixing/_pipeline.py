@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from hyperspy_unmix._core import abundances as _ab
-from hyperspy_unmix._core.pca import CovariancePCA
+from hyperspy_unmix._core.pca import SVD_SOLVERS, CovariancePCA
+from hyperspy_unmix._core.randomized import choose_solver
 from hyperspy_unmix._core.simplex import nfindr
 from hyperspy_unmix._validation import (
     check_choice,
@@ -51,6 +52,7 @@ class NFINDROptions:
     max_pca_pixels: int | None = 1_000_000
     nonnegative: str | None = None
     refine: str | None = None
+    svd_solver: str = "auto"
 
 
 def check_options(
@@ -65,8 +67,10 @@ def check_options(
     max_pca_pixels=1_000_000,
     nonnegative_endmembers=None,
     refine=None,
+    svd_solver="auto",
 ) -> NFINDROptions:
     """Every option of the pipeline checked, with the parameter's name."""
+    check_choice(svd_solver, "svd_solver", SVD_SOLVERS)
     if nonnegative_endmembers is not None:
         check_choice(nonnegative_endmembers, "nonnegative_endmembers", NONNEGATIVE)
     if refine is not None:
@@ -87,7 +91,42 @@ def check_options(
         max_pca_pixels=max_pca_pixels,
         nonnegative=nonnegative_endmembers,
         refine=refine,
+        svd_solver=svd_solver,
     )
+
+
+def solver_seed(random_state):
+    """The randomised solver's seed: a fixed one when the user gave none, so
+    that unseeded runs repeat as they do with the exact routes (its subspace
+    matches the exact one far below the noise, whatever the seed)."""
+    return 0 if random_state is None else random_state
+
+
+def resolve_svd_solver(svd_solver, *, n, C, q, dtype, lazy, counting=False):
+    """The reduction's route for ``n`` (sampled) pixels of ``C`` used channels.
+
+    ``"auto"`` takes the cheapest by the cost model of
+    :func:`hyperspy_unmix._core.randomized.choose_solver` (shape, ``q``,
+    dtype, passes over lazy data). Counting the endmembers (``q`` not given)
+    reads every eigenvalue of the covariance, so it always takes the
+    covariance (the Gram matrix when asked in memory).
+    """
+    if lazy and svd_solver == "gram":
+        raise ValueError(
+            '`svd_solver`="gram" needs the data in memory (an n x n matrix of '
+            'every pixel pair); lazy signals take "covariance" or "randomized"'
+        )
+    if counting:
+        if svd_solver == "randomized":
+            raise ValueError(
+                '`svd_solver`="randomized" needs a given `n_endmembers`: '
+                '`n_endmembers`="auto" reads the whole covariance spectrum; '
+                'use svd_solver="auto" or "covariance"'
+            )
+        return "gram" if svd_solver == "gram" else "covariance"
+    if svd_solver != "auto":
+        return svd_solver
+    return choose_solver(max(n, 2), max(C, 1), max(q, 2), dtype=dtype, lazy=lazy)
 
 
 @dataclass

@@ -25,7 +25,7 @@ from hyperspy_unmix._signal_io import (
     is_lazy,
     mask_signals,
 )
-from hyperspy_unmix.unmixing._pipeline import Reduction
+from hyperspy_unmix.unmixing._pipeline import Reduction, solver_seed
 
 
 def non_finite_error(masked):
@@ -36,28 +36,42 @@ def non_finite_error(masked):
     )
 
 
-def reduce_in_memory(signal, n_components, nav_keep, sig_keep, fraction) -> Reduction:
+def reduce_in_memory(
+    signal,
+    n_components,
+    nav_keep,
+    sig_keep,
+    fraction,
+    svd_solver="covariance",
+    random_state=None,
+) -> Reduction:
     """Centred PCA scores (n_pixels, k) via HyperSpy's decomposition.
 
     ``n_components``: ``k`` (``q - 1``), or a rule choosing it from the
-    moments (``n_endmembers="auto"``).
+    moments (``n_endmembers="auto"``). ``svd_solver``: the route (resolved,
+    not ``"auto"``) of :class:`CovariancePCA`.
     """
     import hyperspy.api as hs
 
     data, _, _ = aligned_data(signal)
+    n_pix = int(np.prod(data.shape[: signal.axes_manager.navigation_dimension]))
+    est = CovariancePCA(
+        n_components,
+        rows=sample_rows(n_pix, fraction, nav_keep),
+        svd_solver=svd_solver,
+        random_state=solver_seed(random_state),
+    )
     if not np.issubdtype(data.dtype, np.floating):
-        # HyperSpy's decomposition refuses integers; float32 holds 8- and
-        # 16-bit counts exactly (the only copy of the data the pipeline makes).
-        exact32 = data.dtype.itemsize <= 2
-        data = data.astype(np.float32 if exact32 else np.float64)
+        # HyperSpy's decomposition refuses integers, and a float copy of a
+        # count map is 4-8x its size: the estimator reads the integer rows
+        # itself, converting one block at a time.
+        return _reduce_integers(data, n_pix, est, nav_keep, sig_keep)
     axes = [ax.get_axis_dictionary() for ax in array_order_axes(signal)]
     # Shares the data array; decomposition results land on this throw-away
     # signal, never on the user's learning_results. The estimator has no
     # `mean_`, so HyperSpy does not add anything back into the shared array.
     shallow = hs.signals.BaseSignal(data, axes=axes)
     nav_mask, sig_mask = mask_signals(signal, nav_keep, sig_keep)
-    n_pix = int(np.prod(data.shape[: signal.axes_manager.navigation_dimension]))
-    est = CovariancePCA(n_components, rows=sample_rows(n_pix, fraction, nav_keep))
     try:
         shallow.decomposition(
             algorithm=est,
@@ -69,6 +83,25 @@ def reduce_in_memory(signal, n_components, nav_keep, sig_keep, fraction) -> Redu
         raise non_finite_error(nav_keep is not None) from None
     loadings = shallow.learning_results.loadings
     return Reduction(np.asarray(loadings, dtype=np.float64), est)
+
+
+def _reduce_integers(data, n_pix, est, nav_keep, sig_keep):
+    """The scores of integer data without a float copy (masked rows NaN).
+
+    Masks select the used rows and channels first (a copy in the data's own
+    dtype, as HyperSpy's decomposition makes of masked data).
+    """
+    X = data.reshape(n_pix, -1)
+    if nav_keep is not None:
+        X = X[nav_keep]
+    if sig_keep is not None:
+        X = X[:, sig_keep]
+    used = est.fit_transform(X)
+    if nav_keep is None:
+        return Reduction(used, est)
+    scores = np.full((n_pix, used.shape[1]), np.nan)
+    scores[nav_keep] = used
+    return Reduction(scores, est)
 
 
 def lazy_moments_of(data, nav_shape, n_ch, nav_keep, sig_keep, fraction, progress):
@@ -133,9 +166,41 @@ def memory_moments_of(
 
 
 def lazy_fit(
-    data, nav_shape, n_ch, n_components, nav_keep, sig_keep, fraction, progress
+    data,
+    nav_shape,
+    n_ch,
+    n_components,
+    nav_keep,
+    sig_keep,
+    fraction,
+    progress,
+    svd_solver="covariance",
+    random_state=None,
 ):
-    """:class:`CovariancePCA` fitted out of core (``n_components``: int or rule)."""
+    """:class:`CovariancePCA` fitted out of core (``n_components``: int or rule).
+
+    ``"covariance"``: one pass of moments; ``"randomized"``: a dask pass per
+    iteration of the block Krylov solver on the same pixels (the sample
+    folded into the keep mask), for wide data.
+    """
+    if svd_solver == "randomized":
+        try:
+            return _lazy_randomized_fit(
+                data,
+                nav_shape,
+                n_ch,
+                n_components,
+                nav_keep,
+                sig_keep,
+                fraction,
+                progress,
+                random_state,
+            )
+        except ValueError as err:
+            # finite data near the float32 limit overflow float32 products:
+            # the scale-safe moments decide (and raise if truly non-finite)
+            if not isinstance(err.__cause__, NonFiniteDataError):
+                raise
     shift, moments, flat, keep, cols = lazy_moments_of(
         data, nav_shape, n_ch, nav_keep, sig_keep, fraction, progress
     )
@@ -144,6 +209,32 @@ def lazy_fit(
     except NonFiniteDataError:
         raise non_finite_error(nav_keep is not None) from None
     return pca, flat, keep, cols
+
+
+def _lazy_randomized_fit(
+    data, nav_shape, n_ch, k, nav_keep, sig_keep, fraction, progress, random_state
+):
+    from hyperspy_unmix._core.randomized import lazy_randomized_subspace
+
+    flat = blockwise.as_flat(data, nav_shape, n_ch)
+    keep = blockwise.keep_blocks(nav_keep, nav_shape, flat)
+    cols = None if sig_keep is None else np.flatnonzero(sig_keep)
+    used = nav_keep
+    if fraction < 1:
+        picked = pca_sample(np.arange(int(np.prod(nav_shape))), fraction)
+        used = picked if nav_keep is None else picked & nav_keep
+    src = flat if cols is None else flat[..., cols]
+    try:
+        with progress():
+            fit = lazy_randomized_subspace(
+                src,
+                int(k),
+                keep=None if used is None else used.reshape(nav_shape),
+                random_state=solver_seed(random_state),
+            )
+    except NonFiniteDataError as err:
+        raise non_finite_error(nav_keep is not None) from err
+    return CovariancePCA.from_subspace(fit), flat, keep, cols
 
 
 def reduce_lazy(
@@ -156,6 +247,8 @@ def reduce_lazy(
     fraction,
     keep_proj,
     progress,
+    svd_solver="covariance",
+    random_state=None,
 ) -> Reduction:
     """Out-of-core centred PCA of a lazy signal and its scores.
 
@@ -167,7 +260,16 @@ def reduce_lazy(
     import dask
 
     pca, flat, keep, cols = lazy_fit(
-        data, nav_shape, n_ch, n_components, nav_keep, sig_keep, fraction, progress
+        data,
+        nav_shape,
+        n_ch,
+        n_components,
+        nav_keep,
+        sig_keep,
+        fraction,
+        progress,
+        svd_solver,
+        random_state,
     )
     k = pca.n_components_
     V, centre = pca.components_, pca.centre_
@@ -194,7 +296,16 @@ def reduce_lazy(
 
 
 def reduce_weighted(
-    data, nav_shape, n_ch, n_components, nav_keep, sig_keep, fraction, progress
+    data,
+    nav_shape,
+    n_ch,
+    n_components,
+    nav_keep,
+    sig_keep,
+    fraction,
+    progress,
+    svd_solver="covariance",
+    random_state=None,
 ) -> Reduction:
     """The reduction of Keenan-Kotula weighted counts (in memory or lazily).
 
@@ -240,17 +351,35 @@ def reduce_weighted(
     kk = KeenanKotula(sums[:n_ch] / n_used, sums[n_ch + 1] / n_used, cols)
     if lazy:
         weighted = flat.map_blocks(kk, dtype=np.float32)
-        shift, moments, wflat, keep, _ = lazy_moments_of(
-            weighted, nav_shape, n_ch, nav_keep, sig_keep, fraction, progress
+    if svd_solver == "randomized" and lazy:
+        pca, wflat, keep, _ = _lazy_randomized_fit(
+            weighted,
+            nav_shape,
+            n_ch,
+            n_components,
+            nav_keep,
+            sig_keep,
+            fraction,
+            progress,
+            random_state,
+        )
+    elif svd_solver == "randomized":
+        pca = _weighted_randomized_fit(
+            flat, kk, n_components, nav_keep, cols, fraction, random_state
         )
     else:
-        shift, moments = memory_moments_of(
-            flat, nav_keep, sig_keep, fraction, transform=kk
-        )
-    try:
-        pca = CovariancePCA.from_moments(n_components, shift, moments)
-    except NonFiniteDataError:
-        raise non_finite_error(nav_keep is not None) from None
+        if lazy:
+            shift, moments, wflat, keep, _ = lazy_moments_of(
+                weighted, nav_shape, n_ch, nav_keep, sig_keep, fraction, progress
+            )
+        else:
+            shift, moments = memory_moments_of(
+                flat, nav_keep, sig_keep, fraction, transform=kk
+            )
+        try:
+            pca = CovariancePCA.from_moments(n_components, shift, moments)
+        except NonFiniteDataError:
+            raise non_finite_error(nav_keep is not None) from None
     V, centre = pca.components_, pca.centre_
     k = pca.n_components_
     if lazy:
@@ -269,3 +398,32 @@ def reduce_weighted(
             scores[~nav_keep] = np.nan
     scores -= centre @ V.T
     return Reduction(scores, pca, None, weighting=kk)
+
+
+def _weighted_randomized_fit(flat, kk, k, nav_keep, cols, fraction, random_state):
+    """The randomised subspace of the weighted counts, weighted block by block."""
+    from hyperspy_unmix._core.randomized import randomized_subspace
+
+    n_pix = flat.shape[0]
+    used = nav_keep
+    if fraction < 1:
+        picked = pca_sample(np.arange(n_pix), fraction)
+        used = picked if nav_keep is None else picked & nav_keep
+    rows = None if used is None else np.flatnonzero(used)
+
+    def weighted(x):
+        y = kk(x)
+        return y if cols is None else y[:, cols]
+
+    try:
+        fit = randomized_subspace(
+            flat,
+            int(k),
+            rows=rows,
+            transform=weighted,
+            n_features=flat.shape[1] if cols is None else len(cols),
+            random_state=solver_seed(random_state),
+        )
+    except NonFiniteDataError:
+        raise non_finite_error(nav_keep is not None) from None
+    return CovariancePCA.from_subspace(fit)

@@ -11,7 +11,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from hyperspy_unmix._core import abundances as _ab
 from hyperspy_unmix._core.pca import CovariancePCA, sample_fraction, sample_rows
 from hyperspy_unmix._validation import check_int
-from hyperspy_unmix.unmixing._pipeline import Reduction, check_options, fit_endmembers
+from hyperspy_unmix.unmixing._pipeline import (
+    Reduction,
+    check_options,
+    fit_endmembers,
+    resolve_svd_solver,
+    solver_seed,
+)
 
 
 class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -67,6 +73,9 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     nonnegative_endmembers : None, "clip" or "subspace"
         Keep denoised ``components_`` non-negative (see
         :func:`hyperspy_unmix.nfindr_unmix`).
+    svd_solver : {"auto", "covariance", "randomized", "gram"}
+        Route of the reduction, chosen by its cost for ``"auto"`` (see
+        :func:`hyperspy_unmix.nfindr_unmix`); seeded by ``random_state``.
 
     Attributes
     ----------
@@ -79,6 +88,8 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     n_iter_ : int
         Sweeps of the volume search.
     n_features_in_ : int
+    svd_solver_ : str
+        The route the reduction took.
 
     Examples
     --------
@@ -106,6 +117,7 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         max_pca_pixels=1_000_000,
         refine=None,
         nonnegative_endmembers=None,
+        svd_solver="auto",
     ):
         self.n_endmembers = n_endmembers
         self.abundances = abundances
@@ -117,6 +129,7 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.max_pca_pixels = max_pca_pixels
         self.refine = refine
         self.nonnegative_endmembers = nonnegative_endmembers
+        self.svd_solver = svd_solver
 
     def _check_params(self):
         q = check_int(self.n_endmembers, "n_endmembers", minimum=2)
@@ -130,6 +143,7 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             max_pca_pixels=self.max_pca_pixels,
             refine=self.refine,
             nonnegative_endmembers=self.nonnegative_endmembers,
+            svd_solver=self.svd_solver,
         )
         return q, opts
 
@@ -151,7 +165,16 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         def reduce():
             fraction = sample_fraction(X.shape[0], opts.max_pca_pixels)
-            pca = CovariancePCA(q - 1, rows=sample_rows(X.shape[0], fraction)).fit(X)
+            n = X.shape[0] if fraction >= 1 else int(X.shape[0] * fraction)
+            solver = resolve_svd_solver(
+                opts.svd_solver, n=n, C=X.shape[1], q=q, dtype=X.dtype, lazy=False
+            )
+            pca = CovariancePCA(
+                q - 1,
+                rows=sample_rows(X.shape[0], fraction),
+                svd_solver=solver,
+                random_state=solver_seed(opts.random_state),
+            ).fit(X)
             return Reduction(pca.transform(X), pca)
 
         fit = fit_endmembers(
@@ -165,6 +188,7 @@ class NFINDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.indices_ = fit.rows
         self.volume_ = fit.volume
         self.n_iter_ = fit.n_iter
+        self.svd_solver_ = fit.reduction.pca.svd_solver_
         return self
 
     @property
