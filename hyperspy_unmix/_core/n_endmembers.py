@@ -166,8 +166,9 @@ def regression_noise(cov: np.ndarray, n_samples: int) -> np.ndarray:
     if n <= C:
         raise ValueError(
             f"the regression noise estimate needs more pixels than channels "
-            f"(n_samples={n}, n_channels={C}); use counts=True for count data "
-            "or fewer channels (mask or bin them)"
+            f"({n} pixels, {C} channels): for raw counts use "
+            "method='poisson'; otherwise use fewer channels (a `signal_mask`, "
+            "or binned data)"
         )
     # diag(cov^-1) = squared column norms of L^-1 (cov = L L^T), without
     # forming the inverse.
@@ -299,9 +300,11 @@ def estimate_n_endmembers_from_moments(
     var = np.diag(cov).copy()
     used = var > _DEAD_CHANNEL * max(var.max(), np.finfo(float).tiny)
     if method == "auto":
-        # the regression noise estimate needs more pixels than channels;
-        # below that, counts still have their Poisson noise
-        few = n <= int(used.sum()) + 1
+        # the regression noise estimate needs clearly more pixels than
+        # channels (48x48 pixels of 2048 channels, 4 phases: HySime 20,
+        # Poisson 4; with 64x64: both 4); below that, counts still have
+        # their Poisson noise
+        few = n < 2 * int(used.sum())
         method = "poisson" if (few and counts and np.all(mean >= 0)) else "hysime"
     if method == "poisson":
         if np.any(mean < 0):

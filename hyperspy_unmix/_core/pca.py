@@ -89,7 +89,7 @@ def _accumulate(X, shift, total, gram, rows=None):
     """Add the column sums and Gram matrix of ``X - shift`` to ``total``, ``gram``.
 
     ``X`` (n_samples, n_features), or its ``rows`` only, is shifted in blocks
-    of ``_BLOCK_ROWS`` rows into a buffer of the work dtype (float32 data:
+    of rows (about 16 MiB) into a buffer of the work dtype (float32 data:
     float32 GEMM); the sums are accumulated in float64. A block whose float32
     (or float64) products would overflow or underflow is first scaled by a
     power of two (:func:`_scaled_moments`), so the result does not depend on
@@ -99,12 +99,15 @@ def _accumulate(X, shift, total, gram, rows=None):
     wd = _rand.work_dtype(X.dtype)
     shift = np.asarray(shift).astype(wd)
     n = X.shape[0] if rows is None else len(rows)
+    # about 16 MiB of buffer per block whatever the width (8192 rows of
+    # 4096 float64 channels would be 256 MiB)
+    R = _rand.block_rows(X.shape[1], np.dtype(wd).itemsize)
     buf = None
-    for start in range(0, n, _BLOCK_ROWS):
+    for start in range(0, n, R):
         if rows is not None:
-            xb = X[rows[start : start + _BLOCK_ROWS]]  # a copy already
+            xb = X[rows[start : start + R]]  # a copy already
         else:
-            xb = X[start : start + _BLOCK_ROWS]
+            xb = X[start : start + R]
         if buf is None or buf.shape[0] != xb.shape[0]:
             buf = np.empty(xb.shape, dtype=wd)
         # NaN/inf in the data (inf - inf, inf + -inf) are reported once, by

@@ -101,6 +101,8 @@ def _check_nonneg_int(v, name):
 
 def _check_dtype(dtype, name):
     dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return np.dtype(np.uint8)  # 0/1 data: as 8-bit integers
     if not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
         raise TypeError(f"`{name}` must hold real numbers, got dtype {dtype}")
     return dtype
@@ -153,7 +155,7 @@ def _rng(random_state):
 def work_dtype(dtype) -> type:
     """float32 for float32/float16 and 8-/16-bit integers (exact), else float64."""
     dtype = np.dtype(dtype)
-    if dtype == np.float32 or dtype == np.float16:
+    if dtype == np.float32 or dtype == np.float16 or dtype == np.bool_:
         return np.float32
     if np.issubdtype(dtype, np.integer) and dtype.itemsize <= 2:
         return np.float32
