@@ -133,8 +133,13 @@ def test_image_analyses_in_threads_equal_serial(images):
         res = hu.neighborhood_pca(s, n_neighbors=6)
         return res.positions, res.included, res.scores
 
-    def npca_lazy(s=lat):
-        res = hu.neighborhood_pca(s.as_lazy(), n_neighbors=6, tile_size=64)
+    # made here, not in a thread: HyperSpy's as_lazy() sets the source
+    # signal's data to None while it copies (not thread-safe on a shared
+    # signal; the package itself never calls it)
+    lazy = lat.as_lazy()
+
+    def npca_lazy(s=lazy):
+        res = hu.neighborhood_pca(s, n_neighbors=6, tile_size=64)
         return res.positions, res.included, res.scores
 
     fns = [fft, segment, npca, npca_lazy, fft, npca]

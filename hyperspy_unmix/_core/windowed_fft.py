@@ -325,8 +325,8 @@ def sliding_fft_array(
             m = mag[:b]
             np.abs(spec[..., col_lo:col_hi], out=m)
             if power:
-                np.square(m, out=m)
-            if log:
+                _square(m, log)
+            elif log:
                 np.log1p(m, out=m)
             m = m.reshape(nr, nc, *m.shape[1:])
             target = out[lead][r0:r1, c0:c1]
@@ -435,3 +435,30 @@ def _lazy_block(tile, kernel):
         raise ValueError("`image` contains NaN or infinite values")
     # dask already runs blocks in parallel: one thread per block.
     return kernel(tile, workers=1)
+
+
+# float32 squares overflow above sqrt(3.4e38) ~ 1.8e19
+_SQUARE_SAFE = np.float32(1e18)
+
+
+def _square(m, log):
+    """``m**2`` in place (then ``log1p`` with ``log``), float32-safe.
+
+    With ``log``, magnitudes whose squares would overflow float32 get
+    ``log1p(m**2) = 2 log(m)`` (exact to rounding there); without it, an
+    overflow is refused: the power spectrum cannot be held in float32.
+    """
+    big = m > _SQUARE_SAFE
+    hot = m[big] if big.any() else None
+    with np.errstate(over="ignore"):
+        np.square(m, out=m)
+    if log:
+        np.log1p(m, out=m)
+        if hot is not None:
+            m[big] = 2 * np.log(hot)
+    elif hot is not None:
+        raise ValueError(
+            "`power`=True: the squared FFT magnitudes of `image` overflow "
+            f"float32 (magnitudes up to {float(hot.max()):.3g}); keep log=True "
+            "or scale the image down"
+        )

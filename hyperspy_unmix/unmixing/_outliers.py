@@ -44,6 +44,8 @@ def pixel_summaries(reduction, data, nav_shape, n_ch, nav_keep, sig_keep, progre
             p = blockwise.gather(proj).reshape(n_pix, 3)
         xc, xx = p[:, 0], p[:, 2]
         totals = p[:, 1]
+        s = reduction.scores
+        sq = xx - 2 * xc + c @ c - np.einsum("ij,ij->i", s, s)
         if kk is not None:  # the weighted rows' sum is not the counts' total
             raw = blockwise.nav_blockwise(
                 blockwise.block_project,
@@ -57,22 +59,46 @@ def pixel_summaries(reduction, data, nav_shape, n_ch, nav_keep, sig_keep, progre
             with progress():
                 totals = blockwise.gather(raw).reshape(n_pix)
     else:
-        flat = np.asarray(data).reshape(n_pix, n_ch)
-        xc, xx, totals = (np.empty(n_pix) for _ in range(3))
-        for a in range(0, n_pix, 8192):  # blocks of rows, not pixels
-            raw = flat[a : a + 8192]
-            raw = raw if cols is None else raw[:, cols]
-            y = raw if kk is None else kk(flat[a : a + 8192])
-            y = y if cols is None or kk is None else y[:, cols]
-            xx[a : a + 8192] = np.einsum("ij,ij->i", y, y, dtype=np.float64)
-            xc[a : a + 8192] = np.asarray(y @ c.astype(y.dtype), dtype=np.float64)
-            totals[a : a + 8192] = raw.sum(axis=1, dtype=np.float64)
-    s = reduction.scores
-    sq = xx - 2 * xc + c @ c - np.einsum("ij,ij->i", s, s)
+        sq, totals = _memory_summaries(
+            np.asarray(data).reshape(n_pix, n_ch), c, cols, kk, reduction.scores
+        )
     if nav_keep is not None:
         sq[~nav_keep] = np.nan
         totals[~nav_keep] = np.nan
     return np.maximum(sq, 0.0), totals
+
+
+def _memory_summaries(flat, c, cols, kk, scores):
+    """``|x - c|^2 - |scores|^2`` and the totals of in-memory rows, by blocks.
+
+    The centred block is formed in the work dtype (float32 for float32 and
+    8-/16-bit data, converted per block) and its squared norms summed there:
+    the residual then keeps the digits a ``x.x - 2 x.c + c.c`` expansion
+    loses, and blocks whose float32 squares overflow (data near 1e17 and
+    above) are summed again in float64.
+    """
+    from hyperspy_unmix._core.randomized import block_rows, work_dtype
+
+    n_pix = flat.shape[0]
+    sq, totals = np.empty(n_pix), np.empty(n_pix)
+    wd = work_dtype(flat.dtype if kk is None else np.float32)
+    cw = c.astype(wd)
+    R = block_rows(flat.shape[1], np.dtype(wd).itemsize)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for a in range(0, n_pix, R):  # blocks of rows, not pixels
+            raw = flat[a : a + R]
+            y = raw if kk is None else kk(raw)
+            if cols is not None:
+                raw, y = raw[:, cols], y[:, cols]
+            b = np.subtract(y, cw, dtype=wd)
+            part = np.einsum("ij,ij->i", b, b)
+            if not np.isfinite(part).all():
+                b = np.subtract(y, c, dtype=np.float64)
+                part = np.einsum("ij,ij->i", b, b)
+            sq[a : a + R] = part
+            totals[a : a + R] = raw.sum(axis=1, dtype=np.float64)
+    sq -= np.einsum("ij,ij->i", scores, scores)
+    return sq, totals
 
 
 def screen(reduction, data, nav_shape, n_ch, nav_keep, sig_keep, progress):

@@ -121,12 +121,8 @@ def test_auto_count_on_tiny_maps_names_the_parameter(nav, C):
         hu.nfindr_unmix(s, "auto")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="D4: unmixing/_outliers.py computes `y @ c` in float32: float32 "
-    "data above ~1e17 overflow (RuntimeWarning) and the in-memory screening "
-    "then gives other reasons than the lazy one",
-)
+# D4 (fixed): the in-memory screening sums centred blocks (float64 when
+# float32 squares overflow); kept as a regression test
 def test_outlier_screening_in_memory_at_large_scale_is_quiet():
     s, _ = _map(nav=(12, 10), C=16, scale=1e20)
     with warnings.catch_warnings():
@@ -156,12 +152,8 @@ def test_segment_phases_window_size_auto():
     assert res.n_endmembers == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="D8: sliding_fft(power=True) of an image with values ~1e29 squares "
-    "the magnitudes in float32: RuntimeWarning 'overflow encountered in "
-    "square' and inf in the stack instead of a clear error or a safe range",
-)
+# D8 (fixed): log1p of float32-overflowing powers as 2 log|F|, plain powers
+# that overflow refused; kept as a regression test
 def test_sliding_fft_power_at_large_scale_is_finite_or_refused():
     img = lattice()[0]
     big = hs.signals.Signal2D(img.data.astype(np.float64) * 1e29)
@@ -173,3 +165,5 @@ def test_sliding_fft_power_at_large_scale_is_finite_or_refused():
             assert "`image`" in str(e)
             return
     assert np.isfinite(np.asarray(out.data)).all()
+    with pytest.raises(ValueError, match="`power`"):
+        hu.sliding_fft(big, 8, 4, power=True, log=False)
