@@ -130,10 +130,24 @@ def _neighbour_median(f):
     """Median of each pixel's neighbours (NaN neighbours ignored), shape of f."""
     offsets = _neighbour_offsets(f.ndim)
     stack = np.stack([_shifted(f, o) for o in offsets])
-    # an all-NaN neighbourhood (an isolated usable pixel) gives NaN, silently
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(stack, axis=0)
+    return nanmedian_first_axis(stack)
+
+
+def nanmedian_first_axis(stack):
+    """``np.nanmedian(stack, axis=0)`` for a short first axis, ~10x faster.
+
+    Sorting puts NaN last, so the median of the ``m`` valid values of a
+    column sits at rows ``(m - 1) // 2`` and ``m // 2``; an all-NaN column
+    (an isolated usable pixel) gives NaN, silently.
+    """
+    srt = np.sort(stack, axis=0)
+    m = np.count_nonzero(~np.isnan(stack), axis=0)
+    top = stack.shape[0] - 1
+    lo = np.take_along_axis(srt, np.maximum((m - 1) // 2, 0)[None], 0)[0]
+    hi = np.take_along_axis(srt, np.minimum(m // 2, top)[None], 0)[0]
+    out = 0.5 * (lo + hi)
+    out[m == 0] = np.nan
+    return out
 
 
 def _norm(D):

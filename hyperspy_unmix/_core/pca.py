@@ -197,6 +197,11 @@ class CovariancePCA:
         whole covariance spectrum, so it always takes an exact route.
     random_state : None, int or numpy.random.Generator
         Seed of the randomised solver (unused by the exact ones).
+    keep_projections : bool
+        ``fit_transform`` also keeps, per row, ``[x V^T, x . centre_, x . 1,
+        x . x]`` (float64, exact products) in ``projections_``: in the same
+        pass as the scores, what the outlier screening and the abundances of
+        endmembers in the subspace need, so they read the data no more.
 
     Attributes
     ----------
@@ -226,6 +231,7 @@ class CovariancePCA:
         blas_threads=None,
         svd_solver="auto",
         random_state=None,
+        keep_projections=False,
     ):
         self.n_components = n_components
         self.rows = rows
@@ -233,6 +239,7 @@ class CovariancePCA:
         self.blas_threads = blas_threads
         self.svd_solver = svd_solver
         self.random_state = random_state
+        self.keep_projections = keep_projections
 
     @classmethod
     def from_moments(cls, n_components, shift, moments, **kwargs):
@@ -524,4 +531,19 @@ class CovariancePCA:
         return out
 
     def fit_transform(self, X, y=None):
-        return self.fit(X).transform(X)
+        self.fit(X)
+        if not self.keep_projections:
+            return self.transform(X)
+        self.projections_ = self.project(X)
+        V = self.components_
+        return self.projections_[:, : V.shape[0]] - self.centre_ @ V.T
+
+    def project(self, X):
+        """``[x V^T, x . centre_, x . 1, x . x]`` of every row (float64)."""
+        from hyperspy_unmix._core.abundances import projections
+
+        V, c = self.components_, self.centre_
+        W = np.vstack([V, c, np.ones_like(c)])
+        with self._blas():
+            P, xx = projections(np.asarray(X), W, norms=True)
+        return np.column_stack([P, xx])

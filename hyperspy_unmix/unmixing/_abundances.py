@@ -142,6 +142,24 @@ def abundances_from_projections(proj, E, pca, method, sig_keep, lazy_output, pro
     return _split(out, q, lazy_output, progress)
 
 
+def abundances_from_pixel_projections(P, E, pca, method, sig_keep, nav_shape):
+    """In memory, the same from ``[x V^T, x . c, x . 1, x . x]`` rows.
+
+    Returns abundances (q, *nav_shape) and residual (nav_shape), NaN where
+    a row has no projections (masked pixels).
+    """
+    Eu = E if sig_keep is None else E[:, sig_keep]
+    V, centre = pca.components_, pca.centre_
+    k = V.shape[0]
+    q = E.shape[0]
+    rows = P[:, np.r_[0 : k + 1, k + 2]]  # the x . 1 column is not needed
+    out = blockwise.block_unmix_projected(
+        rows, S=(Eu - centre) @ V.T, G=Eu @ Eu.T, method=method, n_used=Eu.shape[1]
+    )
+    A = np.moveaxis(out[:, :q].reshape(*nav_shape, q), -1, 0)
+    return A, out[:, q].reshape(nav_shape)
+
+
 def _split(out, q, lazy_output, progress):
     """(*nav, q + 1) -> abundances (q, *nav) and residual (nav), maybe computed."""
     import dask.array as da

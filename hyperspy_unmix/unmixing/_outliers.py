@@ -58,6 +58,13 @@ def pixel_summaries(reduction, data, nav_shape, n_ch, nav_keep, sig_keep, progre
             )
             with progress():
                 totals = blockwise.gather(raw).reshape(n_pix)
+    elif reduction.pixel_projections is not None and kk is None:
+        # from the pass that gave the scores: no pass of its own
+        P = reduction.pixel_projections
+        k = reduction.scores.shape[1]
+        s = reduction.scores
+        sq = P[:, k + 2] - 2 * P[:, k] + c @ c - np.einsum("ij,ij->i", s, s)
+        totals = P[:, k + 1].copy()
     else:
         sq, totals = _memory_summaries(
             np.asarray(data).reshape(n_pix, n_ch), c, cols, kk, reduction.scores

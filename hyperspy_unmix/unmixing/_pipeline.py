@@ -149,6 +149,10 @@ class Reduction:
     candidates : None or ndarray of int
         Rows the search may choose from, when the reduction restricts them
         (outliers set aside); None: the caller's ``candidates``.
+    pixel_projections : None or ndarray of shape (n_rows, q + 2)
+        In memory: ``[x V^T, x . centre, x . 1, x . x]`` of every row (NaN
+        where masked), from the pass that gave the scores
+        (:meth:`CovariancePCA.project`).
     """
 
     scores: np.ndarray
@@ -156,6 +160,7 @@ class Reduction:
     projections: object = None
     weighting: object = None
     candidates: object = None
+    pixel_projections: object = None
 
 
 @dataclass

@@ -60,6 +60,7 @@ def reduce_in_memory(
         rows=sample_rows(n_pix, fraction, nav_keep),
         svd_solver=svd_solver,
         random_state=solver_seed(random_state),
+        keep_projections=True,
     )
     if not np.issubdtype(data.dtype, np.floating):
         # HyperSpy's decomposition refuses integers, and a float copy of a
@@ -82,7 +83,31 @@ def reduce_in_memory(
     except NonFiniteDataError:
         raise non_finite_error(nav_keep is not None) from None
     loadings = shallow.learning_results.loadings
-    return Reduction(np.asarray(loadings, dtype=np.float64), est)
+    return Reduction(
+        np.asarray(loadings, dtype=np.float64),
+        est,
+        pixel_projections=_full_rows(est.projections_, n_pix, nav_keep),
+    )
+
+
+def _full_rows(used, n_pix, nav_keep):
+    """Rows of the used pixels placed among all pixels (NaN where masked)."""
+    if nav_keep is None:
+        return used
+    out = np.full((n_pix, used.shape[1]), np.nan)
+    out[nav_keep] = used
+    return out
+
+
+def project_rows(reduction, data, n_pix, rows, sig_keep):
+    """Fill ``reduction.pixel_projections`` at ``rows`` (e.g. set-aside
+    outliers, which the refitted subspace did not project)."""
+    if reduction.pixel_projections is None or len(rows) == 0:
+        return
+    X = data.reshape(n_pix, -1)[rows]
+    if sig_keep is not None:
+        X = X[:, sig_keep]
+    reduction.pixel_projections[rows] = reduction.pca.project(X)
 
 
 def _reduce_integers(data, n_pix, est, nav_keep, sig_keep):
@@ -97,11 +122,11 @@ def _reduce_integers(data, n_pix, est, nav_keep, sig_keep):
     if sig_keep is not None:
         X = X[:, sig_keep]
     used = est.fit_transform(X)
-    if nav_keep is None:
-        return Reduction(used, est)
-    scores = np.full((n_pix, used.shape[1]), np.nan)
-    scores[nav_keep] = used
-    return Reduction(scores, est)
+    return Reduction(
+        _full_rows(used, n_pix, nav_keep),
+        est,
+        pixel_projections=_full_rows(est.projections_, n_pix, nav_keep),
+    )
 
 
 def lazy_moments_of(data, nav_shape, n_ch, nav_keep, sig_keep, fraction, progress):

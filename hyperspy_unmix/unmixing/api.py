@@ -56,6 +56,7 @@ from hyperspy_unmix.unmixing._pipeline import (
     resolve_svd_solver,
 )
 from hyperspy_unmix.unmixing._reduce import (
+    project_rows,
     reduce_in_memory,
     reduce_lazy,
     reduce_weighted,
@@ -411,8 +412,13 @@ def nfindr_unmix(
         # fitted again as if the outliers were masked; the abundances then
         # come from a pass over the data (every pixel gets them)
         good = ~found.mask if nav_keep is None else nav_keep & ~found.mask
+        keep_all = np.zeros(n_pix, bool) if nav_keep is None else ~nav_keep
         reduction = reduce_with(good, False)
         reduction.candidates = np.flatnonzero(good)
+        # the outliers' own projections on the refitted subspace (a few rows)
+        project_rows(
+            reduction, data, n_pix, np.flatnonzero(found.mask & ~keep_all), sig_keep
+        )
         return reduction
 
     def read_spectra(rows):
@@ -433,7 +439,19 @@ def nfindr_unmix(
     E = fit.spectra
     red = fit.reduction
     q = E.shape[0]
-    if red.projections is not None:
+    in_subspace = (
+        opts.endmember_estimate == "denoised"
+        and opts.refine is None
+        and not normalize_poissonian_noise
+        and opts.nonnegative is None
+    )
+    if red.pixel_projections is not None and in_subspace and not lazy_output:
+        steps.set_description("nfindr_unmix: abundances")
+        A, res = _stage.abundances_from_pixel_projections(
+            red.pixel_projections, E, red.pca, opts.abundances, sig_keep, nav_shape
+        )
+        steps.update(n_pix)
+    elif red.projections is not None:
         A, res = _stage.abundances_from_projections(
             red.projections,
             E,

@@ -210,3 +210,19 @@ def test_bad_input(kwargs, error, match):
     args.update(kwargs)
     with pytest.raises(error, match=match):
         screen_outliers(**args)
+
+
+def test_nanmedian_first_axis_equals_numpy():
+    import warnings
+
+    from hyperspy_unmix._core.outliers import nanmedian_first_axis
+
+    rng = np.random.default_rng(0)
+    for shape in [(8, 5000), (8, 3), (4, 1000), (9, 700), (1, 10)]:
+        a = rng.standard_normal(shape)
+        a[rng.random(shape) < 0.3] = np.nan
+        a[:, :2] = np.nan  # all-NaN columns
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ref = np.nanmedian(a, axis=0)
+        np.testing.assert_array_equal(nanmedian_first_axis(a), ref)
