@@ -44,10 +44,45 @@ def bar(show, total, desc, unit="it"):
     return tqdm(total=total, desc=desc, unit=unit, leave=True)
 
 
-def dask_progress(show):
-    """A context manager: dask's ProgressBar around lazy computations."""
-    if not show:
+def dask_progress(show, source=None):
+    """A context manager around lazy computations: dask's ProgressBar (if
+    ``show``), and read errors of the file behind the data (``source``)
+    re-raised as an ``OSError`` that names the file."""
+    if source is None and not show:
         return contextlib.nullcontext()
-    from dask.diagnostics import ProgressBar
+    return _computing(show, source)
 
-    return ProgressBar()
+
+@contextlib.contextmanager
+def _computing(show, source):
+    bar_cm = contextlib.nullcontext()
+    if show:
+        from dask.diagnostics import ProgressBar
+
+        bar_cm = ProgressBar()
+    try:
+        with bar_cm:
+            yield
+    except (OSError, RuntimeError) as err:
+        # h5py raises OSError, numcodecs (zarr) RuntimeError on damaged
+        # chunks: the user sees which file, and the original below
+        if source is None:
+            raise
+        raise OSError(
+            f"reading the lazy data of `signal` from {source} failed "
+            f"({type(err).__name__}: {err}); the file may be truncated or "
+            "damaged"
+        ) from err
+
+
+def source_file(signal):
+    """The file a (lazy) signal was loaded from, or None."""
+    import os
+
+    tp = signal.tmp_parameters
+    folder, name = tp.get_item("folder"), tp.get_item("filename")
+    if not name:
+        return None
+    ext = str(tp.get_item("extension") or "").lstrip(".")
+    base = f"{name}.{ext}" if ext else str(name)
+    return os.path.join(folder, base) if folder else base

@@ -2,8 +2,17 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 import hyperspy.api as hs  # noqa: E402
 import pytest  # noqa: E402
+
+# The Hypothesis profiles must exist before Hypothesis' plugin reads
+# `--hypothesis-profile=long`, which happens before tests/fuzz/conftest.py
+# is imported.
+sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
+import fuzz_profiles  # noqa: E402, F401
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -184,13 +184,7 @@ def test_broken_file_under_lazy_signal_errors_not_hangs(tmp_path, ext):
     assert time.monotonic() - t0 < TIMEOUT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the read error of a broken file reaches the user as h5py's "
-    "OSError 'Can't synchronously read data (filter returned failure during "
-    "read)' / numcodecs' RuntimeError 'error during blosc decompression: -1', "
-    "without the file's name (the package does not wrap dask's compute)",
-)
+# fixed: read errors of a lazy signal's file are re-raised naming the file
 @pytest.mark.parametrize("ext", [".hspy", ".zspy"])
 def test_broken_file_error_names_the_file(tmp_path, ext):
     path, lazy = _saved_lazy(tmp_path, ext)

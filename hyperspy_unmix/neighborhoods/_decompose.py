@@ -113,12 +113,14 @@ def descriptors_and_scores(
                 f"`n_neighbors`={n_neighbors} or `max_deviation`={max_deviation}"
                 " leave too few atoms with a regular neighbourhood"
             )
+        # `image` first: the user may not have passed the parameter behind
+        # the margin (n_neighbors="auto" chose it)
         raise ValueError(
-            f"{blame}: only {n_inc} of {len(xy)} atoms have a complete "
+            f"`image`: only {n_inc} of {len(xy)} atoms have a complete "
             f"neighbourhood ({n_edge} too close to the image edge, "
             f"{n_irregular} more with an incomplete or irregular "
-            f"neighbourhood); n_components={n_components} needs at "
-            f"least {n_components + 1}"
+            f"neighbourhood), and n_components={n_components} needs at "
+            f"least {n_components + 1}: {blame}"
         )
     if np.isfinite(desc["shell_ratio"]) and desc["shell_ratio"] < 1.05:
         warnings.warn(

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hyperspy_unmix._core.pca import sample_fraction
-from hyperspy_unmix._progress import bar, dask_progress, wanted
+from hyperspy_unmix._progress import bar, dask_progress, source_file, wanted
 from hyperspy_unmix._signal_io import (
     aligned_data,
     copy_axis,
@@ -319,8 +319,16 @@ def nfindr_unmix(
     n_ch = int(np.prod(sig_shape))
     nav_keep, sig_keep = flat_masks(signal, navigation_mask, signal_mask)
     _check_sizes(2 if auto else q, n_pix, n_ch, nav_keep, sig_keep)
+    _check_neighborhood(
+        opts.neighborhood,
+        "neighbourhood" if neighbourhood is not None else "neighborhood",
+        nav_shape,
+    )
     if auto:
-        n_components = CountRule(counts=looks_like_counts(data, n_pix, n_ch, nav_keep))
+        n_components = CountRule(
+            counts=looks_like_counts(data, n_pix, n_ch, nav_keep),
+            name="`n_endmembers`",
+        )
     else:
         n_components = CheckRule(q)
     if not lazy_in:
@@ -343,7 +351,9 @@ def nfindr_unmix(
     if solver == "randomized":
         n_components = q - 1  # the "too many" check reads the covariance
     show = wanted(show_progressbar, n_pix * n_ch)
-    progress = partial(dask_progress, show and lazy_in)
+    progress = partial(
+        dask_progress, show and lazy_in, source_file(signal) if lazy_in else None
+    )
     # in memory: pixels through the reduction, then through the abundances
     steps = bar(show and not (lazy_in or lazy_output), 2 * n_pix, "nfindr_unmix")
     # The denoised endmembers lie in the principal subspace, so on lazy data
@@ -532,6 +542,20 @@ def _outlier_signal(signal, mask, nav_shape):
     )
     out.metadata.set_item("Signal.quantity", "Outlier (True = set aside)")
     return out
+
+
+def _check_neighborhood(r, name, nav_shape):
+    """Refuse a window that covers the whole map: every endmember would be
+    the mean spectrum (the volume search then fails or, lazily, returns
+    identical endmembers)."""
+    axes = [size for size in nav_shape if size > 1]
+    if r > 0 and axes and all(2 * r + 1 >= size for size in axes):
+        raise ValueError(
+            f"`{name}`={r} averages windows of {2 * r + 1} pixels per axis, as "
+            f"large as the map ({' x '.join(map(str, nav_shape))}): every "
+            "endmember would be the mean spectrum; use a smaller "
+            f"`{name}` (at most {(max(axes) - 2) // 2})"
+        )
 
 
 def _check_sizes(q, n_pix, n_ch, nav_keep, sig_keep):

@@ -90,21 +90,32 @@ class CountRule:
     """``n_components`` rule for :class:`CovariancePCA`: ``q - 1`` from the
     moments, the estimate kept (``estimate``) for the result's record."""
 
-    def __init__(self, method="auto", counts=False, max_endmembers=None):
+    def __init__(self, method="auto", counts=False, max_endmembers=None, name=None):
         self.method = method
         self.counts = counts
         self.max_endmembers = max_endmembers
+        self.name = name  # the caller's parameter ("`n_endmembers`"), if any
         self.estimate = None
 
     def __call__(self, n, mean, cov):
-        est = _count.estimate_n_endmembers_from_moments(
-            n,
-            mean,
-            cov,
-            method=self.method,
-            counts=self.counts,
-            max_endmembers=self.max_endmembers,
-        )
+        try:
+            est = _count.estimate_n_endmembers_from_moments(
+                n,
+                mean,
+                cov,
+                method=self.method,
+                counts=self.counts,
+                max_endmembers=self.max_endmembers,
+            )
+        except (ValueError, np.linalg.LinAlgError) as err:
+            if self.name is None:
+                raise
+            # tiny or degenerate maps: say which of the user's choices failed
+            raise ValueError(
+                f'{self.name}="auto" cannot estimate the number of endmembers '
+                f"of this `signal` ({n} pixels, {mean.size} channels): {err}; "
+                "give the number of endmembers as an int"
+            ) from err
         self.estimate = EndmemberCount(est)
         if int(self.estimate) < 2:
             raise ValueError(

@@ -201,19 +201,7 @@ def assert_unchanged(signal, before: dict) -> None:
 
 
 # contract breaks recognised by their message: (defect id, regex)
-KNOWN_MESSAGES = [
-    # `n_endmembers="auto"` on maps too small / degenerate for the estimate
-    ("D3", None, r"the channel covariance is singular|regression noise estimate"),
-    ("D3", None, r"`n` must be >= \d+ pixels"),
-    # in-memory outlier screening: float32 products overflow above ~1e17
-    ("D4", None, r"RuntimeWarning: overflow encountered in matmul"),
-    # neighborhood_pca: too few complete neighbourhoods, no backticked name
-    ("D5", None, r"atoms have a complete neighbourhood|found \d+ atoms with"),
-    # sliding_fft(power=True) of large values: float32 squares overflow
-    ("D8", None, r"RuntimeWarning: overflow encountered in square"),
-    # segment_phases blames `n_endmembers` (the user passed `n_phases`)
-    ("D6", "segment_phases", r"`n_endmembers`"),
-]
+KNOWN_MESSAGES: list = []  # D1-D8 are fixed; add new ones here while open
 
 
 # -- defects found and not fixed yet (see test_regressions_found.py) -----------
@@ -223,15 +211,6 @@ def known_defect(test: str, **case) -> str | None:
     The fuzz tests skip such cases (and count them), so the suite stays green
     while ``test_regressions_found.py`` holds each defect as a strict xfail.
     """
-    name, value = case.get("name"), case.get("value")
-    if (
-        test == "nfindr_unmix options"
-        and name == "neighborhood"
-        and isinstance(value, int)
-        and not isinstance(value, bool)
-        and value >= 4
-    ):
-        return "D2 neighborhood covering the map: wrong parameter / silent"
     return None
 
 

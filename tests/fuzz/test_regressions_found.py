@@ -83,22 +83,14 @@ def test_array_for_a_choice_option_names_it(call):
         call()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="D2: a `neighborhood` window covering the map makes every endmember "
-    "the mean spectrum; in memory the error says 'use fewer endmembers' "
-    "(blames n_endmembers)",
-)
+# D2 (fixed): a window covering the map is refused by name; kept as a
+# regression test
 def test_neighborhood_covering_the_map_names_neighborhood_in_memory():
     with pytest.raises(ValueError, match="`neighborhood`"):
         hu.nfindr_unmix(_map()[0], 3, neighborhood=10)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="D2: lazily the same call returns 3 identical endmembers without "
-    "any error or warning (silent failure)",
-)
+# D2 (fixed), lazily: refused before any pass
 def test_neighborhood_covering_the_map_lazily_is_not_silent():
     with pytest.raises(ValueError, match="`neighborhood`"):
         res = hu.nfindr_unmix(_map()[0].as_lazy(), 3, neighborhood=10)
@@ -106,13 +98,8 @@ def test_neighborhood_covering_the_map_lazily_is_not_silent():
         assert not np.allclose(E[0], E[1])  # (what happens today: equal)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="D3: n_endmembers='auto' on tiny or degenerate maps raises messages "
-    "of the count estimator that name no parameter the user passed ('`n` "
-    "must be >= 3 pixels', 'channel covariance is singular', 'regression "
-    "noise estimate ... use counts=True', an option nfindr_unmix lacks)",
-)
+# D3 (fixed): the count's errors name `n_endmembers`="auto"; kept as a
+# regression test
 @pytest.mark.parametrize("nav, C", [((2,), 4), ((10,), 12), ((3, 7), 16)])
 def test_auto_count_on_tiny_maps_names_the_parameter(nav, C):
     X, _, _, _ = mixture(0, nav, C, 3)
