@@ -252,7 +252,8 @@ def run_spectra(client, cfg, workdir, rows, notes, repeat=1):
             )
             res.save(out, overwrite=True, show_progressbar=False)
         r, c, ang = spectral_angles(np.asarray(res.endmembers.data), E)
-        ab = hs.load(workdir / f"unmixed_{estimate}_abundances.zspy", lazy=True).data
+        # one file: the abundances, carrying the endmembers and the residual
+        ab = hs.load(out, lazy=True).data
         diff = ab[r] - truth[c].rechunk(ab[r].chunks)
         rmse = float(da.sqrt(da.nanmean(diff**2)).compute())
         A = ab  # sum-to-one check on the saved maps, block by block
@@ -314,7 +315,7 @@ def run_fft(client, cfg, workdir, rows, notes):
     with Meter(client, rows, "nfindr_unmix 2 (denoised) + save", nbytes):
         res = hu.nfindr_unmix(stack, 2, endmember_estimate="denoised", lazy_output=True)
         res.save(out, overwrite=True, show_progressbar=False)
-    ab = np.asarray(hs.load(workdir / "phases_abundances.zspy").data)
+    ab = np.asarray(hs.load(out).data)
     true = gen.pure_windows(labels, lf, WINDOW, STEP, ab.shape[1:])
     pred = ab.argmax(axis=0)
     keep = true >= 0
