@@ -205,98 +205,105 @@ def missed_sublattice(
     positions: np.ndarray,
     spacing: float,
     *,
-    min_quality: float = MIN_QUALITY,
-    min_fraction: float = 0.25,
     noise: float | None = None,
+    min_snr: float = 8.0,
+    min_height: float = 0.02,
+    max_atoms: int = 2000,
 ) -> dict | None:
-    """A second, weaker set of peaks between the found atoms, if any.
+    """A weaker set of atoms between the found ones, seen in the average cell.
 
-    Candidates are the local maxima (3 x 3) of the smoothed image farther
-    than 0.3 spacing from every found atom; their quality is measured as in
-    :func:`atom_quality` (smoothing 0.5 px) on a ring of 0.15-0.3 spacing (a
-    lighter atom between the found ones sits at least half a spacing from
-    them). If at least ``min_fraction`` times as many candidates as found
-    atoms reach ``min_quality``, they are a missed
-    sublattice. The suggested separation is the largest one with which a
-    maximum-filter peak finder (Atomap, scikit-image ``peak_local_max``)
-    keeps 95 % of them: one less than the 5th percentile of their Chebyshev
-    distance to the nearest brighter pixel of the raw image.
+    The patches around the found atoms (up to ``max_atoms``, away from the
+    border) are averaged: the noise drops by ``sqrt(n)``, so a sublattice
+    too weak to find atom by atom shows as a peak of the average. Pixels
+    within 0.3 spacing of the centre or of the found neighbours' mean
+    offsets are left out; what remains of a single lattice holds no local
+    maximum (between two atoms lies a saddle). A local maximum there that
+    rises ``min_snr`` times the average's noise above its surroundings
+    (ring of 0.15-0.3 spacing) and at least ``min_height`` of the atoms' own
+    height is a missed sublattice.
 
     Parameters
     ----------
     image : ndarray of shape (ny, nx)
-        Bright atoms.
+        Bright atoms (invert dark-atom images first).
     positions : ndarray of shape (n_atoms, 2)
         The atoms found, x, y pixels.
     spacing : float
         Their nearest-neighbour distance, pixels.
-    min_quality : float
-        Quality a candidate needs.
-    min_fraction : float
-        Candidates needed per found atom.
     noise : float, optional
         Pixel noise; default :func:`noise_level`.
+    min_snr, min_height : float
+        Thresholds of the peak (see above).
+    max_atoms : int
+        Patches averaged at most (evenly chosen).
 
     Returns
     -------
     None or dict
-        None if no sublattice is missed; otherwise ``separation`` (int, the
-        suggestion), ``positions`` (m, 2) the candidates found, ``quality``
-        (m,) and ``n_found`` (int).
+        None if nothing is missed; otherwise ``distance`` (px, from the
+        nearest found atom), ``height`` (fraction of the atoms' height),
+        ``snr``, ``offset`` (x, y px from the atom) and ``separation`` (a
+        minimum peak distance that keeps both sets: 0.4 of ``distance``).
     """
-    data = _image(image)
+    data = _image(image).astype(np.float64, copy=False)
     spacing = _spacing(spacing)
-    positions = np.asarray(positions, dtype=float).reshape(-1, 2)
+    xy = np.asarray(positions, dtype=float).reshape(-1, 2)
     if noise is None:
         noise = noise_level(data)
-    raw = data.astype(np.float64, copy=False)
-    # light smoothing only: a weak atom among strong ones is a small bump on
-    # their tails, which the atom-scale filter of atom_quality flattens
-    s = 0.5
-    smooth = ndimage.gaussian_filter(raw, s)
-    # 3 x 3 maxima: a weak atom close to strong ones is a maximum only very
-    # locally (the strong atoms' tails rise a few pixels away)
-    peaks = smooth == ndimage.maximum_filter(smooth, size=3, mode="nearest")
-    b = max(1, int(0.2 * spacing))
-    peaks[:b], peaks[-b:], peaks[:, :b], peaks[:, -b:] = False, False, False, False
-    cy, cx = np.nonzero(peaks)
-    cand = np.column_stack([cx, cy]).astype(float)
-    if len(cand) == 0:
+    ny, nx = data.shape
+    R = max(3, int(np.ceil(0.8 * spacing)))
+    xi, yi = np.rint(xy[:, 0]).astype(np.intp), np.rint(xy[:, 1]).astype(np.intp)
+    inner = (xi >= R) & (xi < nx - R) & (yi >= R) & (yi < ny - R)
+    idx = np.flatnonzero(inner)
+    if len(idx) < 16:
         return None
-    if len(positions):
-        d, _ = cKDTree(positions).query(cand, k=1)
-        cand = cand[d > 0.3 * spacing]
-    if len(cand) == 0:
+    idx = idx[np.linspace(0, len(idx) - 1, min(len(idx), max_atoms)).astype(np.intp)]
+    o = np.arange(-R, R + 1)
+    patches = data[yi[idx, None, None] + o[None, :, None], xi[idx, None, None] + o]
+    avg = ndimage.gaussian_filter(patches.mean(axis=0), 0.5)
+    sigma = max(float(noise), np.finfo(float).tiny) / np.sqrt(len(idx))
+    # the found neighbours' offsets (sub-pixel, from the refined positions),
+    # kept where at least 5 % of the atoms have one: lattice sites, not defects
+    tree = cKDTree(xy)
+    pairs = tree.query_ball_point(xy[idx], r=np.sqrt(2) * R + 1)
+    off = np.concatenate([xy[j] - xy[i] for i, j in zip(idx, pairs) if len(j)], axis=0)
+    grid = np.zeros(avg.shape)
+    oy_, ox_ = np.rint(off[:, 1]).astype(int) + R, np.rint(off[:, 0]).astype(int) + R
+    ok = (ox_ >= 0) & (ox_ <= 2 * R) & (oy_ >= 0) & (oy_ <= 2 * R)
+    np.add.at(grid, (oy_[ok], ox_[ok]), 1.0 / len(idx))
+    grid = ndimage.uniform_filter(grid, 3) * 9  # a site's offsets spread a pixel
+    yy, xx = np.mgrid[-R : R + 1, -R : R + 1]
+    r_mask = 0.3 * spacing
+    site_map = grid >= 0.05
+    site_map[R, R] = True  # the atom itself
+    sites = np.argwhere(site_map) - R  # (y, x)
+    masked = ndimage.distance_transform_edt(~site_map) < r_mask
+    masked[[0, -1], :] = masked[:, [0, -1]] = True
+    peaks = (avg == ndimage.maximum_filter(avg, size=3)) & ~masked
+    if not peaks.any():
         return None
-    noise_s = max(float(noise) * _smoothed_noise_gain(s), np.finfo(float).tiny)
-    q = _quality(smooth, cand, noise_s, 0.15 * spacing, 0.3 * spacing, 10.0)
-    strong = q >= min_quality
-    n_found = max(len(positions), 1)
-    if strong.sum() < max(4, min_fraction * n_found):
+    main = float(avg[R, R] - avg.min())
+    if main <= 0:
         return None
-    cand, q = cand[strong], q[strong]
-    # peak pixel of the raw image next to each candidate
-    ny, nx = raw.shape
-    ix, iy = cand[:, 0].astype(np.intp), cand[:, 1].astype(np.intp)
-    o = np.arange(-1, 2)
-    px = np.clip(ix[:, None, None] + o[None, None, :], 0, nx - 1)
-    py = np.clip(iy[:, None, None] + o[None, :, None], 0, ny - 1)
-    patch = raw[py, px].reshape(len(cand), 9)
-    best = patch.argmax(axis=1)
-    iy = np.clip(iy + best // 3 - 1, 0, ny - 1)
-    ix = np.clip(ix + best % 3 - 1, 0, nx - 1)
-    # Chebyshev distance to the nearest strictly brighter raw pixel
-    r = max(2, int(np.ceil(0.6 * spacing)))
-    oy, ox = np.mgrid[-r : r + 1, -r : r + 1]
-    cheb = np.maximum(np.abs(ox), np.abs(oy)).ravel()
-    px = np.clip(ix[:, None] + ox.ravel(), 0, nx - 1)
-    py = np.clip(iy[:, None] + oy.ravel(), 0, ny - 1)
-    brighter = raw[py, px] > raw[iy, ix][:, None]
-    dist = np.where(brighter, cheb, r + 1).min(axis=1)
-    separation = max(1, int(np.percentile(dist, 5)) - 1)
+    best = None
+    for py, px in np.argwhere(peaks):
+        d = np.hypot(xx - (px - R), yy - (py - R))
+        ring = (d >= 0.15 * spacing) & (d <= 0.3 * spacing)
+        if not ring.any():
+            continue
+        rise = float(avg[py, px] - avg[ring].min())
+        snr, height = rise / sigma, rise / main
+        if snr >= min_snr and height >= min_height and (best is None or rise > best[0]):
+            best = (rise, snr, height, px - R, py - R)
+    if best is None:
+        return None
+    _, snr, height, ox, oy = best
+    to_sites = np.hypot(sites[:, 1] - ox, sites[:, 0] - oy) if len(sites) else []
+    distance = float(min([np.hypot(ox, oy), *to_sites]))
     return {
-        "separation": separation,
-        "positions": np.column_stack([ix, iy]).astype(float),
-        "quality": q,
-        "n_found": int(len(positions)),
+        "distance": distance,
+        "height": float(height),
+        "snr": float(snr),
+        "offset": (float(ox), float(oy)),
+        "separation": max(1, int(0.4 * distance)),
     }

@@ -18,7 +18,11 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from hyperspy_unmix._core import descriptors as _desc
-from hyperspy_unmix._core.atom_quality import MIN_QUALITY, has_lattice
+from hyperspy_unmix._core.atom_quality import (
+    MIN_QUALITY,
+    has_lattice,
+    missed_sublattice,
+)
 from hyperspy_unmix._core.contrast import detect_contrast
 from hyperspy_unmix._core.dtypes import as_working_float, remove_offset, working_dtype
 from hyperspy_unmix._core.lattice import first_shell
@@ -639,7 +643,40 @@ def _find_and_refine(data, shape, opts, value_range, show_progressbar):
         tile_size=core,
         value_range=value_range,
     )
+    extra["missed_sublattice"] = _warn_missed_sublattice(data, xy, spacing, separation)
     return xy, separation, quality, extra
+
+
+def _warn_missed_sublattice(data, xy, spacing, separation):
+    """Warn when the average cell of the found atoms shows a weaker set of
+    atoms between them (on the central crop: a lazy image computes only it)."""
+    size = int(min(1024, max(512, 16 * spacing)))
+    ny, nx = data.shape
+    cy, cx = max(0, (ny - size) // 2), max(0, (nx - size) // 2)
+    crop = _central_crop(data, size)
+    local = xy - [cx, cy]
+    inside = (
+        (local[:, 0] >= 0)
+        & (local[:, 0] < crop.shape[1])
+        & (local[:, 1] >= 0)
+        & (local[:, 1] < crop.shape[0])
+    )
+    found = missed_sublattice(crop, local[inside], spacing)
+    if found is None:
+        return None
+    warnings.warn(
+        "`image` seems to hold a second, weaker set of atoms that the atom "
+        f"finding (separation={separation} px) missed: the average cell of "
+        f"the atoms found has a peak of {100 * found['height']:.0f} % of their "
+        f"height {found['distance']:.1f} px from them ({found['snr']:.0f} times "
+        "its noise). To find both sets, pass "
+        f"separation={found['separation']} (and min_quality=None if the weak "
+        "atoms are then dropped as low quality), or the `positions` of the "
+        "set you want",
+        UserWarning,
+        stacklevel=4,
+    )
+    return {k: found[k] for k in ("distance", "height", "snr", "separation")}
 
 
 def _build_result(image, xy, sublattice, stage, opts, parameters):
