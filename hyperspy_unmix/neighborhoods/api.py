@@ -247,7 +247,7 @@ def _central_crop(data, size):
 
 def neighborhood_pca(
     image: BaseSignal,
-    n_neighbors: int | str = 6,
+    n_neighbors: int | str = "auto",
     *,
     positions=None,
     contrast: str = "auto",
@@ -294,8 +294,8 @@ def neighborhood_pca(
     n_neighbors : int or "auto"
         J >= 2. Choose a complete shell: 6 (or 12) on hexagonal lattices, 4
         or 8 on square ones; a J that cuts a shell of equidistant neighbours
-        makes the neighbour set ambiguous (a warning says so). "auto": the
-        complete first shell of the atoms
+        makes the neighbour set ambiguous (a warning says so). "auto" (the
+        default; 0.1 used 6 everywhere): the complete first shell of the atoms
         (:func:`hyperspy_unmix._core.lattice.first_shell`: 4 on square and
         rectangular lattices, 6 on hexagonal ones); the choice is
         ``result.parameters["n_neighbors"]`` (and
