@@ -311,6 +311,17 @@ def screen_outliers(
     )
     floors = (total_floor, spread_floor, spread_floor)
     stats = [_robust_z(c, fl) for c, fl in zip(contrasts(values, meds), floors)]
+    # A pixel with fewer usable neighbours (map borders, next to masked
+    # pixels) is compared with a noisier, one-sided median (which also keeps
+    # the local gradient of the maps): its z is scaled by sqrt(m / full).
+    # Measured on 24 clean 48x48 EELS/EDS/Raman maps: 3 border pixels reached
+    # z 25.8-27.3 unscaled (interior pixels at most 16.1); planted outliers
+    # have z >= 98, so they stay far above the threshold even at a corner.
+    usable = np.where(keep, 1.0, np.nan).reshape(nav_shape)
+    offsets = _neighbour_offsets(len(nav_shape))
+    m = sum(np.isfinite(_shifted(usable, o)) for o in offsets).reshape(-1)
+    weight = np.sqrt(np.maximum(m, 1) / len(offsets))
+    stats = [(zz * weight, centre, scale) for zz, centre, scale in stats]
     z = [s[0] for s in stats]
     mask = _flag(*z, threshold) & keep
 
@@ -322,9 +333,10 @@ def screen_outliers(
         valid = keep & ~mask
         sub = tuple(v[cand] for v in values)
         med_c = tuple(_median_at(v, valid, cand, nav_shape) for v in values)
+        w_c = weight[cand]
         for i, (c, (_, centre, scale)) in enumerate(zip(contrasts(sub, med_c), stats)):
             # no unflagged neighbour at all: the first verdict stands
-            z[i][cand] = np.where(np.isnan(c), z[i][cand], (c - centre) / scale)
+            z[i][cand] = np.where(np.isnan(c), z[i][cand], w_c * (c - centre) / scale)
         mask[cand] = _flag(*(zz[cand] for zz in z), threshold)
     total_z, residual_z, isolation_z = z
     return OutlierScreen(
