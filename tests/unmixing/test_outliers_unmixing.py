@@ -116,3 +116,12 @@ def test_bad_outliers_option(maps):
     s, _ = maps[0]
     with pytest.raises(ValueError, match="`outliers`"):
         hu.nfindr_unmix(s, 4, outliers="yes")
+
+
+@pytest.mark.parametrize("kind, seed", [("eels", 4), ("eels", 6), ("eds", 0)])
+def test_clean_maps_have_no_border_outliers(kind, seed):
+    # these three clean maps had one border pixel flagged (isolation z
+    # 25.8-27.3) before the neighbour-count scaling
+    s, _ = spectrum_image((48, 48), 256, 3, kind=kind, random_state=seed)
+    res = hu.nfindr_unmix(s, 3)
+    assert not res.outliers.data.any()
