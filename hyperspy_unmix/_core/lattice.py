@@ -249,3 +249,73 @@ def estimate_spacing(data, max_size=1024):
     dist = r[peaks]
     strong = height >= 0.5 * height.max()
     return float(dist[strong].min())
+
+
+def lattice_neighbour_counts(
+    positions: np.ndarray,
+    spacing: float,
+    *,
+    reach: float = 1.5,
+    tol: float = 0.15,
+    min_share: float = 0.2,
+) -> np.ndarray:
+    """How many neighbours of each atom sit at one of the lattice vectors.
+
+    The lattice vectors are the offsets between neighbouring atoms (up to
+    ``reach`` spacings) that at least ``min_share`` of the atoms have: peaks
+    of the 2-D histogram of all such offsets (bins of ``tol / 2`` spacing).
+    Atoms of the lattice have most of their neighbours there; peaks found in
+    an amorphous support or in noise have their neighbours at random
+    offsets, which match a lattice vector within ``tol`` spacing rarely.
+
+    Parameters
+    ----------
+    positions : ndarray of shape (n, 2)
+    spacing : float
+        Nearest-neighbour distance.
+    reach, tol, min_share : float
+
+    Returns
+    -------
+    ndarray of int of shape (n,)
+        Lattice-vector neighbours of each atom (all zero if no lattice
+        vector stands out).
+    """
+    xy = np.asarray(positions, dtype=float).reshape(-1, 2)
+    n = len(xy)
+    if n < 8 or not spacing > 0:
+        return np.zeros(n, dtype=np.intp)
+    pairs = cKDTree(xy).query_pairs(reach * spacing, output_type="ndarray")
+    if len(pairs) == 0:
+        return np.zeros(n, dtype=np.intp)
+    # both directions: +v and -v are lattice vectors alike
+    i = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    j = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    off = (xy[j] - xy[i]) / spacing
+    b = tol / 2
+    nb = int(np.ceil(reach / b))
+    edges = np.linspace(-nb * b, nb * b, 2 * nb + 1)
+    hist, _, _ = np.histogram2d(off[:, 0], off[:, 1], bins=(edges, edges))
+    from scipy import ndimage
+
+    # an offset spreads over neighbouring bins (position noise): 3 x 3 sums
+    summed = ndimage.uniform_filter(hist, 3, mode="constant") * 9
+    peaks = (summed == ndimage.maximum_filter(summed, 3)) & (summed >= min_share * n)
+    if not peaks.any():
+        return np.zeros(n, dtype=np.intp)
+    centres = (np.argwhere(peaks) + 0.5) * b - nb * b  # (m, 2): x, y bins
+    # each lattice vector as the mean of the offsets near its peak
+    d, k = cKDTree(centres).query(off, distance_upper_bound=1.5 * b)
+    near = np.isfinite(d)
+    vecs = np.array(
+        [
+            off[near & (k == m)].mean(axis=0)
+            for m in range(len(centres))
+            if np.any(near & (k == m))
+        ]
+    ).reshape(-1, 2)
+    if len(vecs) == 0:
+        return np.zeros(n, dtype=np.intp)
+    d2, _ = cKDTree(vecs).query(off, distance_upper_bound=tol)
+    match = np.isfinite(d2)
+    return np.bincount(i[match], minlength=n)
