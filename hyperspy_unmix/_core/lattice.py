@@ -255,13 +255,14 @@ def lattice_neighbour_counts(
     positions: np.ndarray,
     spacing: float,
     *,
+    rows: np.ndarray | None = None,
     reach: float = 1.5,
     tol: float = 0.15,
     min_share: float = 0.2,
 ) -> np.ndarray:
     """How many neighbours of each atom sit at one of the lattice vectors.
 
-    The lattice vectors are the offsets between neighbouring atoms (up to
+    The lattice vectors are the offsets to neighbouring atoms (up to
     ``reach`` spacings) that at least ``min_share`` of the atoms have: peaks
     of the 2-D histogram of all such offsets (bins of ``tol / 2`` spacing).
     Atoms of the lattice have most of their neighbours there; peaks found in
@@ -273,25 +274,31 @@ def lattice_neighbour_counts(
     positions : ndarray of shape (n, 2)
     spacing : float
         Nearest-neighbour distance.
+    rows : None or ndarray of int
+        The atoms to count for (all when None); the lattice vectors are
+        estimated from their offsets (a sample is enough for them).
     reach, tol, min_share : float
 
     Returns
     -------
-    ndarray of int of shape (n,)
-        Lattice-vector neighbours of each atom (all zero if no lattice
+    ndarray of int of shape (len(rows),) or (n,)
+        Lattice-vector neighbours of each atom asked (all zero if no lattice
         vector stands out).
     """
     xy = np.asarray(positions, dtype=float).reshape(-1, 2)
-    n = len(xy)
+    rows = np.arange(len(xy)) if rows is None else np.asarray(rows, dtype=np.intp)
+    n = len(rows)
     if n < 8 or not spacing > 0:
         return np.zeros(n, dtype=np.intp)
-    pairs = cKDTree(xy).query_pairs(reach * spacing, output_type="ndarray")
-    if len(pairs) == 0:
+    lists = cKDTree(xy).query_ball_point(xy[rows], reach * spacing)
+    lengths = np.fromiter((len(v) for v in lists), dtype=np.intp, count=n)
+    owner = np.repeat(np.arange(n), lengths)  # index into rows
+    other = np.fromiter((j for v in lists for j in v), np.intp, lengths.sum())
+    off = (xy[other] - xy[rows[owner]]) / spacing
+    self_pair = other == rows[owner]
+    owner, off = owner[~self_pair], off[~self_pair]
+    if len(off) == 0:
         return np.zeros(n, dtype=np.intp)
-    # both directions: +v and -v are lattice vectors alike
-    i = np.concatenate([pairs[:, 0], pairs[:, 1]])
-    j = np.concatenate([pairs[:, 1], pairs[:, 0]])
-    off = (xy[j] - xy[i]) / spacing
     b = tol / 2
     nb = int(np.ceil(reach / b))
     edges = np.linspace(-nb * b, nb * b, 2 * nb + 1)
@@ -307,15 +314,11 @@ def lattice_neighbour_counts(
     # each lattice vector as the mean of the offsets near its peak
     d, k = cKDTree(centres).query(off, distance_upper_bound=1.5 * b)
     near = np.isfinite(d)
-    vecs = np.array(
-        [
-            off[near & (k == m)].mean(axis=0)
-            for m in range(len(centres))
-            if np.any(near & (k == m))
-        ]
-    ).reshape(-1, 2)
+    sums = np.zeros((len(centres), 2))
+    np.add.at(sums, k[near], off[near])
+    hits = np.bincount(k[near], minlength=len(centres))
+    vecs = sums[hits > 0] / hits[hits > 0, None]
     if len(vecs) == 0:
         return np.zeros(n, dtype=np.intp)
     d2, _ = cKDTree(vecs).query(off, distance_upper_bound=tol)
-    match = np.isfinite(d2)
-    return np.bincount(i[match], minlength=n)
+    return np.bincount(owner[np.isfinite(d2)], minlength=n)
