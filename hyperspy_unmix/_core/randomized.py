@@ -493,13 +493,7 @@ def randomized_subspace(
         shift = _shift_from(tf(first), C)
     else:
         shift = centre
-    state = {
-        "shift": shift,
-        "centre": centre,
-        "wd": wd,
-        "trace": None,
-        "direct": False,
-    }
+    state = _new_state(shift, centre, wd)
 
     def apply_M(Q):
         s32 = state["shift"].astype(wd)
@@ -515,6 +509,11 @@ def randomized_subspace(
         apply_M, state, C, k, n, n_oversamples, n_power_iter, method, rng, tol
     )
     return SubspaceFit(comps, ev / (n - 1), state["centre"], passes, n)
+
+
+def _new_state(shift, centre, wd):
+    """What the passes of one solve share (the first pass fills it in)."""
+    return {"shift": shift, "centre": centre, "wd": wd, "trace": None, "direct": False}
 
 
 def _finish_pass(acc, Qw, s, state):
@@ -758,13 +757,7 @@ def lazy_randomized_subspace(
         shift = _shift_from(_lazy_first_rows(data, keep_np, nav_shape, _SHIFT_ROWS), C)
     else:
         shift = centre
-    state = {
-        "shift": shift,
-        "centre": centre,
-        "wd": wd,
-        "trace": None,
-        "direct": False,
-    }
+    state = _new_state(shift, centre, wd)
 
     def apply_M(Q):
         s32 = state["shift"].astype(wd)
