@@ -207,20 +207,22 @@ def missed_sublattice(
     *,
     noise: float | None = None,
     min_snr: float = 8.0,
-    min_height: float = 0.02,
+    min_height: float = 0.03,
     max_atoms: int = 2000,
 ) -> dict | None:
     """A weaker set of atoms between the found ones, seen in the average cell.
 
-    The patches around the found atoms (up to ``max_atoms``, away from the
-    border) are averaged: the noise drops by ``sqrt(n)``, so a sublattice
-    too weak to find atom by atom shows as a peak of the average. Pixels
-    within 0.3 spacing of the centre or of the found neighbours' mean
-    offsets are left out; what remains of a single lattice holds no local
-    maximum (between two atoms lies a saddle). A local maximum there that
-    rises ``min_snr`` times the average's noise above its surroundings
-    (ring of 0.15-0.3 spacing) and at least ``min_height`` of the atoms' own
-    height is a missed sublattice.
+    The patches around the found atoms (up to ``max_atoms``, sampled at their
+    sub-pixel positions, away from the border) are averaged: the noise drops
+    by ``sqrt(n)``. The found lattice is then subtracted: a Gaussian (width
+    and height fitted to the central atom within 0.35 spacing, plus a
+    constant) at the centre and at every neighbour offset that at least 5 %
+    of the atoms share. What is left of a single lattice is noise; a weak
+    atom sitting on the strong atoms' tails (no local maximum of the average
+    itself at 0.1 of their height) is a peak of the residual. The strongest
+    local maximum at least 0.4 spacing from every site is a missed sublattice
+    when it rises ``min_snr`` times the average's noise and ``min_height``
+    of the atoms' fitted height.
 
     Parameters
     ----------
@@ -233,7 +235,7 @@ def missed_sublattice(
     noise : float, optional
         Pixel noise; default :func:`noise_level`.
     min_snr, min_height : float
-        Thresholds of the peak (see above).
+        Thresholds of the residual peak (see above).
     max_atoms : int
         Patches averaged at most (evenly chosen).
 
@@ -241,9 +243,11 @@ def missed_sublattice(
     -------
     None or dict
         None if nothing is missed; otherwise ``distance`` (px, from the
-        nearest found atom), ``height`` (fraction of the atoms' height),
-        ``snr``, ``offset`` (x, y px from the atom) and ``separation`` (a
-        minimum peak distance that keeps both sets: 0.4 of ``distance``).
+        nearest site of the found lattice), ``height`` (fraction of the
+        atoms' height), ``snr``, ``offset`` (x, y px from the atom) and
+        ``separation`` (a minimum peak distance to try: 0.3 of ``distance``,
+        at least 2; measured on 12 px square lattices, 2 px found 79 % of
+        the light atoms at 0.3 intensity where 3 px found 25 %).
     """
     data = _image(image).astype(np.float64, copy=False)
     spacing = _spacing(spacing)
@@ -253,57 +257,88 @@ def missed_sublattice(
     ny, nx = data.shape
     R = max(3, int(np.ceil(0.8 * spacing)))
     xi, yi = np.rint(xy[:, 0]).astype(np.intp), np.rint(xy[:, 1]).astype(np.intp)
-    inner = (xi >= R) & (xi < nx - R) & (yi >= R) & (yi < ny - R)
+    inner = (xi >= R + 1) & (xi < nx - R - 1) & (yi >= R + 1) & (yi < ny - R - 1)
     idx = np.flatnonzero(inner)
     if len(idx) < 16:
         return None
     idx = idx[np.linspace(0, len(idx) - 1, min(len(idx), max_atoms)).astype(np.intp)]
-    o = np.arange(-R, R + 1)
-    patches = data[yi[idx, None, None] + o[None, :, None], xi[idx, None, None] + o]
-    avg = ndimage.gaussian_filter(patches.mean(axis=0), 0.5)
+    yy, xx = np.mgrid[-R : R + 1, -R : R + 1].astype(float)
+    # bilinear samples at the refined positions: the average stays sharp
+    coords = np.stack(
+        [
+            (xy[idx, 1][:, None, None] + yy).ravel(),
+            (xy[idx, 0][:, None, None] + xx).ravel(),
+        ]
+    )
+    avg = (
+        ndimage.map_coordinates(data, coords, order=1)
+        .reshape(len(idx), *yy.shape)
+        .mean(axis=0)
+    )
     sigma = max(float(noise), np.finfo(float).tiny) / np.sqrt(len(idx))
-    # the found neighbours' offsets (sub-pixel, from the refined positions),
-    # kept where at least 5 % of the atoms have one: lattice sites, not defects
-    tree = cKDTree(xy)
-    pairs = tree.query_ball_point(xy[idx], r=np.sqrt(2) * R + 1)
-    off = np.concatenate([xy[j] - xy[i] for i, j in zip(idx, pairs) if len(j)], axis=0)
-    grid = np.zeros(avg.shape)
-    oy_, ox_ = np.rint(off[:, 1]).astype(int) + R, np.rint(off[:, 0]).astype(int) + R
-    ok = (ox_ >= 0) & (ox_ <= 2 * R) & (oy_ >= 0) & (oy_ <= 2 * R)
-    np.add.at(grid, (oy_[ok], ox_[ok]), 1.0 / len(idx))
-    grid = ndimage.uniform_filter(grid, 3) * 9  # a site's offsets spread a pixel
-    yy, xx = np.mgrid[-R : R + 1, -R : R + 1]
-    r_mask = 0.3 * spacing
-    site_map = grid >= 0.05
-    site_map[R, R] = True  # the atom itself
-    sites = np.argwhere(site_map) - R  # (y, x)
-    masked = ndimage.distance_transform_edt(~site_map) < r_mask
-    masked[[0, -1], :] = masked[:, [0, -1]] = True
-    peaks = (avg == ndimage.maximum_filter(avg, size=3)) & ~masked
+    sites = _shared_offsets(xy, idx, np.sqrt(2) * R + spacing, len(idx))
+    # the atom: A exp(-r^2 / 2 s^2) + bg on the central 0.35 spacing
+    r2 = xx**2 + yy**2
+    core = r2 <= (0.35 * spacing) ** 2
+    best = None
+    for s in np.linspace(0.04, 0.3, 27) * spacing:  # widths, not atoms
+        M = np.column_stack([np.exp(-r2[core] / (2 * s * s)), np.ones(core.sum())])
+        coef, *_ = np.linalg.lstsq(M, avg[core], rcond=None)
+        err = float(np.sum((M @ coef - avg[core]) ** 2))
+        if best is None or err < best[0]:
+            best = (err, s, coef)
+    _, s, (height0, bg) = best
+    if not height0 > 0:
+        return None
+    allsites = np.vstack([[0.0, 0.0], sites])
+    model = bg + height0 * sum(
+        np.exp(-((xx - sx) ** 2 + (yy - sy) ** 2) / (2 * s * s)) for sx, sy in allsites
+    )
+    resid = ndimage.gaussian_filter(avg - model, 0.5)
+    dmin = np.min(
+        np.hypot(xx[..., None] - allsites[:, 0], yy[..., None] - allsites[:, 1]), -1
+    )
+    ok = dmin >= 0.4 * spacing
+    ok[[0, -1], :] = ok[:, [0, -1]] = False
+    peaks = (resid == ndimage.maximum_filter(resid, size=3)) & ok
     if not peaks.any():
         return None
-    main = float(avg[R, R] - avg.min())
-    if main <= 0:
+    py, px = np.unravel_index(np.argmax(np.where(peaks, resid, -np.inf)), resid.shape)
+    rise = float(resid[py, px])
+    snr, height = rise / sigma, rise / float(height0)
+    if snr < min_snr or height < min_height:
         return None
-    best = None
-    for py, px in np.argwhere(peaks):
-        d = np.hypot(xx - (px - R), yy - (py - R))
-        ring = (d >= 0.15 * spacing) & (d <= 0.3 * spacing)
-        if not ring.any():
-            continue
-        rise = float(avg[py, px] - avg[ring].min())
-        snr, height = rise / sigma, rise / main
-        if snr >= min_snr and height >= min_height and (best is None or rise > best[0]):
-            best = (rise, snr, height, px - R, py - R)
-    if best is None:
-        return None
-    _, snr, height, ox, oy = best
-    to_sites = np.hypot(sites[:, 1] - ox, sites[:, 0] - oy) if len(sites) else []
-    distance = float(min([np.hypot(ox, oy), *to_sites]))
+    distance = float(dmin[py, px])
     return {
         "distance": distance,
-        "height": float(height),
-        "snr": float(snr),
-        "offset": (float(ox), float(oy)),
-        "separation": max(1, int(0.4 * distance)),
+        "height": height,
+        "snr": snr,
+        "offset": (float(xx[py, px]), float(yy[py, px])),
+        "separation": max(2, int(0.3 * distance)),
     }
+
+
+def _shared_offsets(xy, idx, reach, n_atoms, share=0.05, radius=1.5):
+    """Neighbour offsets that at least ``share`` of the atoms ``idx`` have
+    (mean of the offsets within ``radius`` px of each 1-px histogram peak)."""
+    lists = cKDTree(xy).query_ball_point(xy[idx], reach)
+    lengths = np.fromiter((len(v) for v in lists), np.intp, len(lists))
+    other = np.fromiter((j for v in lists for j in v), np.intp, lengths.sum())
+    off = xy[other] - xy[np.repeat(idx, lengths)]
+    off = off[np.hypot(off[:, 0], off[:, 1]) > 0.5]  # the atom itself
+    if len(off) == 0:
+        return np.zeros((0, 2))
+    lim = int(np.ceil(reach)) + 1
+    edges = np.arange(-lim, lim + 1) - 0.5
+    hist, _, _ = np.histogram2d(off[:, 0], off[:, 1], bins=(edges, edges))
+    summed = ndimage.uniform_filter(hist, 3, mode="constant") * 9
+    peaks = (summed == ndimage.maximum_filter(summed, 3)) & (summed >= share * n_atoms)
+    if not peaks.any():
+        return np.zeros((0, 2))
+    centres = np.argwhere(peaks) - lim  # x, y of the bins
+    d, k = cKDTree(centres).query(off, distance_upper_bound=radius)
+    near = np.isfinite(d)
+    sums = np.zeros((len(centres), 2))
+    np.add.at(sums, k[near], off[near])
+    hits = np.bincount(k[near], minlength=len(centres))
+    return sums[hits > 0] / hits[hits > 0, None]

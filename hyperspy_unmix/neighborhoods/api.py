@@ -721,10 +721,10 @@ def _warn_missed_sublattice(data, xy, spacing, separation):
         f"finding (separation={separation} px) missed: the average cell of "
         f"the atoms found has a peak of {100 * found['height']:.0f} % of their "
         f"height {found['distance']:.1f} px from them ({found['snr']:.0f} times "
-        "its noise). To find both sets, pass "
-        f"separation={found['separation']} (and min_quality=None if the weak "
-        "atoms are then dropped as low quality), or the `positions` of the "
-        "set you want",
+        "its noise, after the found lattice is subtracted). A smaller "
+        f"separation (e.g. separation={found['separation']}) with "
+        "min_quality=None may find both sets; atoms too weak to find one by one "
+        "need their `positions` (e.g. from a model of the cell)",
         UserWarning,
         stacklevel=4,
     )

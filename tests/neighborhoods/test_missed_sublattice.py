@@ -50,7 +50,7 @@ def test_neighborhood_pca_warns_and_the_suggestion_finds_more_atoms():
     with pytest.warns(UserWarning, match="second, weaker set of atoms") as rec:
         res = hu.neighborhood_pca(img, n_neighbors="auto")
     msg = next(str(w.message) for w in rec if "weaker" in str(w.message))
-    sep = int(msg.split("pass separation=")[1].split(" ")[0])
+    sep = int(msg.split("(e.g. separation=")[1].split(")")[0])
     assert res.parameters["missed_sublattice"]["separation"] == sep
     n_light = int((t.sublattice == 1).sum())
     assert len(res.positions) < 0.6 * len(t.positions)  # the light ones missed
@@ -74,3 +74,17 @@ def test_no_warning_on_a_single_lattice():
         warnings.simplefilter("error", UserWarning)
         res = hu.neighborhood_pca(img, n_neighbors="auto")
     assert res.parameters["missed_sublattice"] is None
+
+
+@pytest.mark.parametrize("lattice", ["hexagonal", "square", "rectangular"])
+@pytest.mark.parametrize("spacing", [8, 16, 24])
+def test_a_sublattice_at_a_tenth_of_the_intensity_is_reported(lattice, spacing):
+    # the case: light atoms at 0.1 of the heavy ones (noise 0.05):
+    # no local maximum of the average cell itself, a peak of its residual
+    img, t = hu.data.atomic_image(
+        spacing=spacing, lattice=lattice, sublattice_intensity=0.1, random_state=2
+    )
+    heavy = t.positions[t.sublattice == 0]
+    found = missed_sublattice(np.asarray(img.data, float), heavy, spacing)
+    assert found is not None
+    assert 0.03 <= found["height"] <= 0.2
