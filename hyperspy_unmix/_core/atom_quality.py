@@ -321,11 +321,10 @@ def missed_sublattice(
 def _shared_offsets(xy, idx, reach, n_atoms, share=0.05, radius=1.5):
     """Neighbour offsets that at least ``share`` of the atoms ``idx`` have
     (mean of the offsets within ``radius`` px of each 1-px histogram peak)."""
-    lists = cKDTree(xy).query_ball_point(xy[idx], reach)
-    lengths = np.fromiter((len(v) for v in lists), np.intp, len(lists))
-    other = np.fromiter((j for v in lists for j in v), np.intp, lengths.sum())
-    off = xy[other] - xy[np.repeat(idx, lengths)]
-    off = off[np.hypot(off[:, 0], off[:, 1]) > 0.5]  # the atom itself
+    from hyperspy_unmix._core.lattice import neighbour_pairs
+
+    owner, other = neighbour_pairs(xy, idx, reach)
+    off = xy[other] - xy[idx[owner]]
     if len(off) == 0:
         return np.zeros((0, 2))
     lim = int(np.ceil(reach)) + 1

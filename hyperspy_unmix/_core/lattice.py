@@ -290,13 +290,8 @@ def lattice_neighbour_counts(
     n = len(rows)
     if n < 8 or not spacing > 0:
         return np.zeros(n, dtype=np.intp)
-    lists = cKDTree(xy).query_ball_point(xy[rows], reach * spacing)
-    lengths = np.fromiter((len(v) for v in lists), dtype=np.intp, count=n)
-    owner = np.repeat(np.arange(n), lengths)  # index into rows
-    other = np.fromiter((j for v in lists for j in v), np.intp, lengths.sum())
+    owner, other = neighbour_pairs(xy, rows, reach * spacing)
     off = (xy[other] - xy[rows[owner]]) / spacing
-    self_pair = other == rows[owner]
-    owner, off = owner[~self_pair], off[~self_pair]
     if len(off) == 0:
         return np.zeros(n, dtype=np.intp)
     b = tol / 2
@@ -322,3 +317,15 @@ def lattice_neighbour_counts(
         return np.zeros(n, dtype=np.intp)
     d2, _ = cKDTree(vecs).query(off, distance_upper_bound=tol)
     return np.bincount(owner[np.isfinite(d2)], minlength=n)
+
+
+def neighbour_pairs(xy: np.ndarray, rows: np.ndarray, radius: float):
+    """Every pair (row k of ``rows``, atom j) closer than ``radius``, j not
+    the atom itself, as two index arrays (one sparse-distance query: no
+    Python loop over the atoms' neighbour lists)."""
+    pairs = cKDTree(xy[rows]).sparse_distance_matrix(
+        cKDTree(xy), radius, output_type="ndarray"
+    )
+    owner, other = pairs["i"].astype(np.intp), pairs["j"].astype(np.intp)
+    keep = other != rows[owner]
+    return owner[keep], other[keep]
