@@ -356,16 +356,16 @@ def nfindr_unmix(
     )
     # in memory: pixels through the reduction, then through the abundances
     steps = bar(show and not (lazy_in or lazy_output), 2 * n_pix, "nfindr_unmix")
-    # The denoised endmembers lie in the principal subspace, so on lazy data
-    # the abundances follow from the pixels' projections kept from the score
-    # pass: one pass over the data fewer.
-    fused = (
-        lazy_in
-        and opts.endmember_estimate == "denoised"
+    # The denoised endmembers lie in the principal subspace, so the
+    # abundances follow from the pixels' projections kept from the score pass
+    # (lazily and in memory): one pass over the data fewer.
+    in_subspace = (
+        opts.endmember_estimate == "denoised"
         and opts.refine is None
         and not normalize_poissonian_noise
         and opts.nonnegative is None
     )
+    fused = lazy_in and in_subspace
 
     screened = {"mask": None}
 
@@ -449,12 +449,6 @@ def nfindr_unmix(
     E = fit.spectra
     red = fit.reduction
     q = E.shape[0]
-    in_subspace = (
-        opts.endmember_estimate == "denoised"
-        and opts.refine is None
-        and not normalize_poissonian_noise
-        and opts.nonnegative is None
-    )
     if red.pixel_projections is not None and in_subspace and not lazy_output:
         steps.set_description("nfindr_unmix: abundances")
         A, res = _stage.abundances_from_pixel_projections(
