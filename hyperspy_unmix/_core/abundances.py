@@ -29,6 +29,8 @@ from itertools import combinations
 
 import numpy as np
 
+from hyperspy_unmix._core.parallel import map_ranges, row_ranges, single_blas_thread
+
 METHODS = ("fcls", "nnls", "scls", "ucls")
 # Feasibility / optimality tolerance on the scaled problem (fractions are O(1)).
 _KKT_TOL = 1e-9
@@ -78,21 +80,28 @@ def projections(X, E, block_rows=None, columns=None, norms=True, rows=None):
     ET = np.ascontiguousarray(E.T)
     width = X.shape[1] if columns is None else len(columns)
     block_rows = _block_rows(width) if block_rows is None else int(block_rows)
-    buf = np.empty((min(block_rows, max(n, 1)), width))
-    at = 0
-    for start in range(0, n, block_rows):
-        xb = X[start : start + block_rows]
-        if rows is not None:
-            xb = xb[rows[start : start + block_rows]]
-        if columns is not None:
-            xb = xb[:, columns]
-        m = xb.shape[0]
-        b = buf[:m]
-        np.copyto(b, xb, casting="unsafe")
-        np.matmul(b, ET, out=c[at : at + m])
-        if norms:
-            xx[at : at + m] = np.einsum("ij,ij->i", b, b)
-        at += m
+
+    def part(lo, hi):
+        # each thread its own small buffer (1 MiB: cheap to touch afresh)
+        buf = np.empty((min(block_rows, max(hi - lo, 1)), width))
+        at = lo if rows is None else int(np.count_nonzero(rows[:lo]))
+        for start in range(lo, hi, block_rows):
+            stop = min(start + block_rows, hi)
+            xb = X[start:stop]
+            if rows is not None:
+                xb = xb[rows[start:stop]]
+            if columns is not None:
+                xb = xb[:, columns]
+            m = xb.shape[0]
+            b = buf[:m]
+            np.copyto(b, xb, casting="unsafe")
+            np.matmul(b, ET, out=c[at : at + m])
+            if norms:
+                xx[at : at + m] = np.einsum("ij,ij->i", b, b)
+            at += m
+
+    with single_blas_thread() as workers:
+        map_ranges(part, row_ranges(n, block_rows, workers))
     return c, xx
 
 

@@ -39,6 +39,7 @@ import numpy as np
 
 from hyperspy_unmix._core.errors import NonFiniteDataError
 from hyperspy_unmix._core.linalg import top_eigh as _top_eigh
+from hyperspy_unmix._core.parallel import map_ranges, row_ranges, single_blas_thread
 
 # Defaults (see ``randomized_subspace``): justified by the accuracy test.
 N_OVERSAMPLES = 10
@@ -487,7 +488,6 @@ def randomized_subspace(
     rng = _rng(random_state)
     wd = work_dtype(X.dtype if transform is None else tf(X[:1]).dtype)
     R = block_rows(C, np.dtype(wd).itemsize)
-    buf = _scratch(min(R, n), C, np.dtype(wd))
     if centre is None:
         first = X[: min(_SHIFT_ROWS, n)] if rows is None else X[rows[:_SHIFT_ROWS]]
         shift = _shift_from(tf(first), C)
@@ -495,19 +495,40 @@ def randomized_subspace(
         shift = centre
     state = _new_state(shift, centre, wd)
 
-    def apply_M(Q):
+    def apply_M(Q, ranges):
         s32 = state["shift"].astype(wd)
         Qw = Q.astype(wd)
         first = state["trace"] is None
-        acc = np.zeros((C + 1, Qw.shape[1] + 1))
-        for a in range(0, n, R):
-            xb = X[a : a + R] if rows is None else X[rows[a : a + R]]
-            acc += pass_block(tf(xb), Qw, s32, buf, sumsq=first, direct=state["direct"])
+
+        def part(lo, hi):
+            buf = _scratch(min(R, hi - lo), C, np.dtype(wd))
+            acc = np.zeros((C + 1, Qw.shape[1] + 1))
+            for a in range(lo, hi, R):
+                b = min(a + R, hi)
+                xb = X[a:b] if rows is None else X[rows[a:b]]
+                acc += pass_block(
+                    tf(xb), Qw, s32, buf, sumsq=first, direct=state["direct"]
+                )
+            return acc
+
+        with np.errstate(invalid="ignore", over="ignore"):  # checked below
+            acc = sum(map_ranges(part, ranges))  # fixed order: reproducible
         return _finish_pass(acc, Qw, s32.astype(np.float64), state)
 
-    comps, ev, passes = _iterate(
-        apply_M, state, C, k, n, n_oversamples, n_power_iter, method, rng, tol
-    )
+    with single_blas_thread() as workers:
+        ranges = row_ranges(n, R, workers)
+        comps, ev, passes = _iterate(
+            lambda Q: apply_M(Q, ranges),
+            state,
+            C,
+            k,
+            n,
+            n_oversamples,
+            n_power_iter,
+            method,
+            rng,
+            tol,
+        )
     return SubspaceFit(comps, ev / (n - 1), state["centre"], passes, n)
 
 
@@ -780,21 +801,23 @@ def lazy_randomized_subspace(
 # 3721x4096), whose rate is used; the top-k eigen-decomposition of a
 # C x C covariance (ARPACK) 0.106 s at C = 1024, 0.26 s at 2048, 1.17 s
 # at 4096 (slope 1.73 in log-log).
-COV_RATE = 2.4e11
+COV_RATE = 1.6e11  # the float32 X^T X of 256x256x1024: 0.47 s of a 0.57 s fit
 PASS_RATE = 4.5e10
 EIGH_S_1024 = 0.106
 EIGH_SLOPE = 1.73
 READ_RATE = 1.0e9  # bytes/s a lazy pass reads (disk, network) by default
 # Passes the adaptive solver makes grow with q (its weakest direction is the
-# closest to the noise): measured 3 (q = 2, sliding-FFT stack 3721x4096),
-# 5-6 (q = 4, 64x64 and 256x256 x 1024 spectrum images, dose 2e4) and 9
-# (q = 6, 128x128x2048): about q + 3, at most MAX_POWER_ITER + 1.
+# closest to the noise) and fall with the dose: measured on spectrum images
+# 3 (q = 2, sliding-FFT stack 3721x4096), 3 at dose 2e5 to 6 at 2e4 (q = 4,
+# 256x256x1024), 5 at 2e5 to 9 at 2e4 (q = 6, 128x128x2048). q + 1 is the
+# middle; a wrong guess costs little where the routes are close (at q = 4,
+# 256x256x1024, 6 passes still beat the covariance).
 EXPECTED_PASSES = None
 
 
 def expected_passes(q: int) -> int:
     """Passes the adaptive randomised solver is expected to make for ``q``."""
-    return int(min(MAX_POWER_ITER + 1, q + 3))
+    return int(min(MAX_POWER_ITER + 1, q + 1))
 
 
 PASS_OVERHEAD_S = 0.003  # per pass: Python, the small Krylov algebra
@@ -878,7 +901,7 @@ def choose_solver(
       decomposition (``EIGH_S_1024 (C / 1024)^1.73`` s); **1 pass**. Exact.
     * ``"randomized"``: ``P`` fused passes of ``4 n C w`` flops in skinny
       GEMMs (width ``w``, ~6x slower per flop: ``PASS_RATE``); **P passes**,
-      ``P = q + 3`` expected of the adaptive default (measured 3 at
+      ``P = q + 1`` expected of the adaptive default (measured 3 at
       ``q = 2`` to 9 at ``q = 6``; at most ``MAX_POWER_ITER + 1``),
       plus ``PASS_OVERHEAD_S`` per pass (which decides tiny problems).
     * ``"gram"`` (in memory, ``n < C`` only): ``n^2 C`` flops plus an
@@ -904,7 +927,7 @@ def choose_solver(
         Bytes per element as stored (default: ``dtype``'s).
     n_oversamples : int
     n_passes : None or int
-        Passes expected of the randomised solver (None: ``q + 3``).
+        Passes expected of the randomised solver (None: ``q + 1``).
     read_rate : float
         Bytes per second a lazy pass reads.
 
