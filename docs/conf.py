@@ -7,7 +7,9 @@ Offline by design: the build machine may have no network, so
   set ``HU_DOCS_ONLINE_INVENTORIES=1`` to fetch the projects' full
   ``objects.inv`` instead;
 - MathJax 3 is served from ``_static/mathjax`` (no CDN);
-- the gallery (``examples/``) runs at build time on the package's own data.
+- the gallery runs at build time on the package's own data; its scripts are
+  ``hyperspy_unmix/examples/<section>/plot_*.py``, shipped inside the package
+  because ``python -m hyperspy_unmix demo`` runs the same files.
 """
 
 import os
@@ -19,6 +21,7 @@ from pathlib import Path
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import hyperspy_unmix  # noqa: E402
+from hyperspy_unmix.demo import SECTIONS  # noqa: E402
 
 project = "hyperspy_unmix"
 author = "hyperspy_unmix developers"
@@ -65,7 +68,7 @@ numpydoc_xref_aliases = {
 }
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"
-exclude_patterns = ["_build", "examples/*.rst", "examples/**/*.rst"]
+exclude_patterns = ["_build"]
 templates_path = []
 
 # -- intersphinx, offline ----------------------------------------------------
@@ -232,16 +235,14 @@ mathjax_path = "mathjax/tex-chtml.js"
 
 # -- gallery ---------------------------------------------------------------------
 sphinx_gallery_conf = {
-    "examples_dirs": "examples",
+    # inside the package: the demo runs the same scripts (one source of truth)
+    "examples_dirs": "../hyperspy_unmix/examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",  # run every example
     "ignore_pattern": r"__init__\.py",
-    # analyses in the order of the user guide; examples by their number
-    "subsection_order": [
-        "examples/spectral_unmixing",
-        "examples/phase_segmentation",
-        "examples/neighborhood_pca",
-    ],
+    # sections in the order of the user guide (the demo's order); examples by
+    # their number
+    "subsection_order": [f"../hyperspy_unmix/examples/{name}" for name in SECTIONS],
     "within_subsection_order": "FileNameSortKey",
     "abort_on_example_error": True,
     "image_scrapers": ("matplotlib",),

@@ -1,11 +1,12 @@
-"""Command line: ``python -m hyperspy_unmix demo [--out DIR] [--only NAME ...]``."""
+"""Command line: ``python -m hyperspy_unmix demo [--out DIR] [--only SECTION ...]``."""
 
 import argparse
 import sys
+import traceback
 
 
 def main(argv=None):
-    from hyperspy_unmix.demo import SECTIONS
+    from hyperspy_unmix.demo import SECTIONS, DemoError, _sections
 
     parser = argparse.ArgumentParser(
         prog="python -m hyperspy_unmix",
@@ -14,7 +15,12 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser(
         "demo",
-        help="run every analysis on the package's example data and write figures",
+        help="run the gallery's examples on the package's example data and "
+        "write their figures",
+        description="Run every gallery example shipped with the package "
+        "(hyperspy_unmix/examples/<section>/plot_*.py, the scripts behind the "
+        "documentation's gallery and figures), print what each one prints and "
+        "save each figure as <section>_<script>_<NN>.png.",
     )
     demo.add_argument(
         "--out",
@@ -24,14 +30,36 @@ def main(argv=None):
     demo.add_argument(
         "--only",
         nargs="+",
-        choices=list(SECTIONS),
-        help="run only these sections",
+        metavar="SECTION",
+        help=f"run only these gallery sections (of {', '.join(SECTIONS)})",
+    )
+    demo.add_argument(
+        "--examples",
+        metavar="DIR",
+        help="run the plot_*.py scripts of the section folders in DIR instead "
+        "of the shipped gallery (e.g. a gallery being written)",
     )
     args = parser.parse_args(argv)
     if args.command == "demo":
         from hyperspy_unmix.demo import run_demo
 
-        run_demo(args.out, sections=args.only)
+        available = SECTIONS if args.examples is None else _sections(args.examples)
+        if args.examples is not None and not available:
+            demo.error(
+                f"argument --examples: no section with plot_*.py in {args.examples}"
+            )
+        for name in args.only or ():
+            if name not in available:
+                demo.error(
+                    f"argument --only: invalid choice: {name!r} "
+                    f"(choose from {', '.join(map(repr, available))})"
+                )
+        try:
+            run_demo(args.out, sections=args.only, examples_dir=args.examples)
+        except DemoError as err:
+            traceback.print_exception(err)  # the script's traceback, then this
+            print(f"error: {err}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -3,7 +3,8 @@
 signals -> api packages (unmixing, windowing, neighborhoods; phases above
 the first two) -> _signal_io / _validation -> _core. The graph is built with
 ``ast`` from every import statement, at module level and inside functions
-(a lazy import is still a dependency).
+(a lazy import is still a dependency). The gallery's scripts in ``examples/``
+are not modules of that graph: they are data that the demo runs by path.
 """
 
 import ast
@@ -35,8 +36,15 @@ def _module_name(path):
     return ".".join(parts)
 
 
+EXAMPLES = ROOT / "examples"
+
+
 def _modules():
-    return {_module_name(p): p for p in ROOT.rglob("*.py")}
+    return {
+        _module_name(p): p
+        for p in ROOT.rglob("*.py")
+        if EXAMPLES not in p.parents  # scripts run by path, not modules
+    }
 
 
 def _imports(path, modules):
@@ -148,11 +156,29 @@ def test_dependencies_run_one_way(graph):
             if layer_w == "signals":  # nothing below the signals imports them
                 assert layer_v and layer_v[0] in ("signals", "data"), (v, w)
             if layer_w == "phases":  # phases sits above the analyses
-                assert layer_v and layer_v[0] in ("signals", "demo"), (v, w)
+                assert layer_v and layer_v[0] == "signals", (v, w)
             if layer_v and layer_v[0] in SHARED:
                 assert layer_w in SHARED or layer_w == "_core", (v, w)
             if layer_v and layer_v[0] in API_PACKAGES:
                 assert layer_w in (layer_v[0], "_core", "components", *SHARED), (v, w)
+
+
+def test_the_demo_runs_the_examples_and_imports_no_analysis(graph):
+    # it runs the gallery's scripts by path; what they show, they import
+    assert graph["hyperspy_unmix.demo"] == set()
+    assert not any(
+        m.startswith("hyperspy_unmix.examples") for ms in graph.values() for m in ms
+    )
+
+
+def test_examples_use_the_public_api_only():
+    scripts = sorted(EXAMPLES.rglob("plot_*.py"))
+    assert scripts
+    modules = _modules()
+    for path in scripts:
+        used = _imports(path, modules)
+        private = [m for m in used if any(p.startswith("_") for p in m.split("."))]
+        assert private == [], f"{path.name} imports {private}"
 
 
 PRIVATE_HYPERSPY = (

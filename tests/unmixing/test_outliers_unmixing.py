@@ -112,6 +112,27 @@ def test_bfo_broken_curves_without_a_mask():
     assert (res.endmembers.data != 0).all()
 
 
+def test_bfo_masked_by_hand_as_the_default_and_walls_a_minority():
+    """Masking the four broken curves by hand (as 0.1 and its demo did) gives
+    the default's endmember pixels and NaN abundances there; the most
+    conductive endmember, the domain walls, dominates a minority of the
+    pixels (19 %)."""
+    import hyperspy.api as hs
+
+    s = hu.data.bfo_conduction_map()
+    broken = (s.data == 0).any(axis=-1)
+    assert broken.sum() == 4
+    masked = hu.nfindr_unmix(s, 3, navigation_mask=hs.signals.BaseSignal(broken).T)
+    with pytest.warns(UserWarning, match="4 pixel"):
+        default = hu.nfindr_unmix(s, 3)
+    np.testing.assert_array_equal(masked.indices, default.indices)
+    A = masked.abundances.data
+    assert np.isnan(A[:, broken]).all()
+    walls = np.argmax(masked.endmembers.data.mean(axis=1))
+    dominant = np.argmax(np.nan_to_num(A, nan=-1), axis=0)[~broken]
+    assert 0.1 < np.mean(dominant == walls) < 0.3
+
+
 def test_bad_outliers_option(maps):
     s, _ = maps[0]
     with pytest.raises(ValueError, match="`outliers`"):
