@@ -74,15 +74,17 @@ class EndmemberCount(int):
         """
         import matplotlib.pyplot as plt
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(4, 3))
+        own = ax is None
+        if own:
+            _, ax = plt.subplots(figsize=(4, 3), layout="constrained")
         q = np.arange(1, self.criterion.size + 1)
         ax.plot(q, self.criterion, "o-")
         ax.axvline(int(self), color="C3", ls="--", label=f"estimate: {int(self)}")
         ax.set_xlabel("number of endmembers q")
         ax.set_ylabel(f"{self.method} criterion")
         ax.legend()
-        ax.figure.tight_layout()
+        # a given axes keeps its figure's layout (tight_layout would replace
+        # a constrained one, with a warning)
         return ax
 
 

@@ -74,6 +74,18 @@ def test_plot_marks_the_estimate():
     s, _ = spectrum_image((32, 32), 128, 3, random_state=0)
     ax = hu.estimate_n_endmembers(s).plot()
     assert "estimate: 3" in [t.get_text() for t in ax.get_legend().get_texts()]
+    # on the user's axes: their figure's layout is kept, without a warning
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, layout="constrained")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = hu.estimate_n_endmembers(s).plot(ax=axes[1])
+    assert out is axes[1]
+    assert fig.get_layout_engine().__class__.__name__ == "ConstrainedLayoutEngine"
+    plt.close("all")
 
 
 @pytest.mark.parametrize(
