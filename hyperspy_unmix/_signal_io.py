@@ -204,14 +204,19 @@ def add_provenance(signal, method, parameters):
     """
     from hyperspy_unmix import __version__
 
-    signal.metadata.set_item("hyperspy_unmix.method", method)
-    signal.metadata.set_item("hyperspy_unmix.version", __version__)
-    signal.metadata.set_item(
-        "hyperspy_unmix.date",
-        datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    now = datetime.datetime.now(datetime.timezone.utc)
+    # one merge (an existing node, e.g. ``hyperspy_unmix.input``, is kept):
+    # a set_item per parameter costs ~0.1 ms each in HyperSpy's tree
+    signal.metadata.add_dictionary(
+        {
+            "hyperspy_unmix": {
+                "method": method,
+                "version": __version__,
+                "date": now.isoformat(timespec="seconds"),
+                "parameters": {k: _plain(v) for k, v in parameters.items()},
+            }
+        }
     )
-    for key, value in parameters.items():
-        signal.metadata.set_item(f"hyperspy_unmix.parameters.{key}", _plain(value))
     return signal
 
 

@@ -206,13 +206,20 @@ def pass_block(x, Q, shift, buf=None, sumsq=False, direct=False):
     if m == 0:
         return out
     wd = Q.dtype
-    if direct and x.dtype == wd and not sumsq:
+    if direct and x.dtype == wd:
         Y = np.empty((m, w + 1), wd)
         np.matmul(x, Q, out=Y[:, :w])
         Y[:, :w] -= shift @ Q
         Y[:, w] = 1.0
         out[:C] = x.T @ Y
         out[:C] -= np.outer(shift, Y.sum(axis=0, dtype=np.float64))
+        if sumsq:
+            # sum |x - s|^2 = sum |x|^2 - 2 s.t - m |s|^2 with t = sum (x - s):
+            # the cancellation costs (|s|^2 / spread) float32 rounding units,
+            # at most ~100 where callers use ``direct`` on a first pass
+            s64 = shift.astype(np.float64)
+            xx = np.einsum("ij,ij->i", x, x).sum(dtype=np.float64)
+            out[C, 1] = xx - 2 * s64 @ out[:C, w] - m * (s64 @ s64)
         return out
     b = np.empty((m, C), wd) if buf is None else buf[:m]
     # conversion of integers and the shift in one sweep (no float copy of x)
@@ -488,12 +495,17 @@ def randomized_subspace(
     rng = _rng(random_state)
     wd = work_dtype(X.dtype if transform is None else tf(X[:1]).dtype)
     R = block_rows(C, np.dtype(wd).itemsize)
-    if centre is None:
-        first = X[: min(_SHIFT_ROWS, n)] if rows is None else X[rows[:_SHIFT_ROWS]]
-        shift = _shift_from(tf(first), C)
-    else:
-        shift = centre
+    first = X[: min(_SHIFT_ROWS, n)] if rows is None else X[rows[:_SHIFT_ROWS]]
+    shift = _shift_from(tf(first), C) if centre is None else centre
     state = _new_state(shift, centre, wd)
+    # The first pass may skip the shifted copy too when the first rows'
+    # spread is already 100x above the threshold the later passes use (see
+    # ``_finish_pass``): ~25 % of that pass.
+    if transform is None and X.dtype == wd:
+        f = np.asarray(first, dtype=np.float64)
+        if f.shape[0] >= 2:
+            spread = ((f - f.mean(axis=0)) ** 2).sum(axis=1).mean()
+            state["direct"] = bool(spread >= 1e-2 * (shift @ shift))
 
     def apply_M(Q, ranges):
         s32 = state["shift"].astype(wd)

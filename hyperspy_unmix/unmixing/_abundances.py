@@ -11,6 +11,7 @@ import numpy as np
 
 from hyperspy_unmix._core import abundances as _ab
 from hyperspy_unmix._core import blockwise
+from hyperspy_unmix._core.parallel import map_ranges, row_ranges, single_blas_thread
 from hyperspy_unmix._validation import check_finite
 
 #: Pixels per solver call in memory (the progress bar advances per block).
@@ -26,18 +27,24 @@ def check_unmasked_finite(flat, nav_keep, sig_keep):
         # Row sums by BLAS (3x faster than isfinite().all() here): NaN and
         # inf propagate into them, so finite sums prove finite rows; a
         # non-finite sum (maybe an overflow of finite values) is checked
-        # exactly below.
+        # exactly below. In threads with one BLAS thread each, as the
+        # reduction's passes that follow (BLAS threads left spinning by a
+        # multi-threaded call would slow their first pass).
         # (float16 sums in float32: they would overflow at 65504)
         ones = np.ones(flat.shape[1], np.result_type(flat.dtype, np.float32))
-        with np.errstate(over="ignore", invalid="ignore"):
-            clean = all(
-                np.isfinite(
-                    (flat[a : a + step] @ ones)
-                    if nav_keep is None
-                    else (flat[a : a + step] @ ones)[nav_keep[a : a + step]]
-                ).all()
-                for a in range(0, flat.shape[0], step)
-            )
+
+        def finite_rows(lo, hi):
+            with np.errstate(over="ignore", invalid="ignore"):
+                for a in range(lo, hi, step):
+                    sums = flat[a : min(a + step, hi)] @ ones
+                    if nav_keep is not None:
+                        sums = sums[nav_keep[a : min(a + step, hi)]]
+                    if not np.isfinite(sums).all():
+                        return False
+            return True
+
+        with single_blas_thread() as workers:
+            clean = all(map_ranges(finite_rows, row_ranges(len(flat), step, workers)))
         if clean:
             return
     if nav_keep is None and sig_keep is None:

@@ -297,3 +297,24 @@ def test_cost_model_rules():
     c32 = solver_costs(65536, 512, 4)
     c64 = solver_costs(65536, 512, 4, dtype="float64")
     assert 1.8 * c32["randomized"] < c64["randomized"] < 2 * c32["randomized"]
+
+
+@pytest.mark.parametrize("offset", [0.0, 3.0])
+def test_direct_pass_equals_the_shifted_copy(offset):
+    # ``direct`` multiplies the data themselves and corrects for the shift;
+    # with ``sumsq`` (a first pass) the sum of squares of ``x - shift`` too
+    from hyperspy_unmix._core.randomized import pass_block
+
+    rng = np.random.default_rng(1)
+    x = (offset + rng.random((700, 90))).astype(np.float32)
+    Q = rng.standard_normal((90, 7)).astype(np.float32)
+    shift = x[:64].mean(axis=0).astype(np.float32)
+    ref = pass_block(x, Q, shift, sumsq=True)
+    got = pass_block(x, Q, shift, sumsq=True, direct=True)
+    xs = x.astype(np.float64) - shift
+    np.testing.assert_allclose(ref[90, 1], (xs**2).sum(), rtol=1e-6)
+    np.testing.assert_allclose(got[90, 1], (xs**2).sum(), rtol=1e-4)
+    np.testing.assert_allclose(
+        got[:90], ref[:90], rtol=1e-3, atol=1e-3 * abs(ref).max()
+    )
+    assert got[90, 0] == ref[90, 0] == 700
