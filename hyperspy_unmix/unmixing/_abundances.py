@@ -151,7 +151,9 @@ def abundances_from_projections(proj, E, pca, method, sig_keep, lazy_output, pro
     Eu = E if sig_keep is None else E[:, sig_keep]
     V, centre = pca.components_, pca.centre_
     S = (Eu - centre) @ V.T
-    q = E.shape[0]
+    q, k = E.shape[0], V.shape[0]
+    # [x V^T, x . c, x . 1, x . x] rows: the x . 1 column is not needed
+    proj = proj[..., np.r_[0 : k + 1, k + 2]]
     out = da.map_blocks(
         blockwise.block_unmix_projected,
         blockwise.merge_rows(proj),

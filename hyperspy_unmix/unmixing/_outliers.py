@@ -32,7 +32,16 @@ def pixel_summaries(reduction, data, nav_shape, n_ch, nav_keep, sig_keep, progre
     cols = None if sig_keep is None else np.flatnonzero(sig_keep)
     kk = reduction.weighting
     n_pix = int(np.prod(nav_shape))
-    if is_lazy(data):
+    if reduction.projections is not None and kk is None:
+        # lazily, from the scores' pass (persisted [x V^T, x . c, x . 1,
+        # x . x]): no pass of its own
+        k = reduction.scores.shape[1]
+        with progress():
+            p = blockwise.gather(reduction.projections[..., k:]).reshape(n_pix, 3)
+        s = reduction.scores
+        sq = p[:, 2] - 2 * p[:, 0] + c @ c - np.einsum("ij,ij->i", s, s)
+        totals = p[:, 1].copy()
+    elif is_lazy(data):
         flat = blockwise.as_flat(data, nav_shape, n_ch)
         keep = blockwise.keep_blocks(nav_keep, nav_shape, flat)
         W = np.vstack([c, np.ones_like(c)])

@@ -279,8 +279,9 @@ def reduce_lazy(
 
     Two passes: the (C, C) moments, then the projections of every pixel on
     the ``q - 1`` principal directions (and, with ``keep_proj``, on the
-    centre, with the squared norms: kept, persisted where the scheduler keeps
-    data, for the abundances). Rows of masked pixels are NaN.
+    centre and on ones, with the squared norms: kept, persisted where the
+    scheduler keeps data, for the abundances and the outlier screening).
+    Rows of masked pixels are NaN.
     """
     import dask
 
@@ -298,7 +299,9 @@ def reduce_lazy(
     )
     k = pca.n_components_
     V, centre = pca.components_, pca.centre_
-    W = np.vstack([V, centre]) if keep_proj else V
+    # the in-memory layout [x V^T, x . c, x . 1, x . x]: the abundances of
+    # denoised endmembers and the outlier screening need no pass of their own
+    W = np.vstack([V, centre, np.ones_like(centre)]) if keep_proj else V
     proj = blockwise.nav_blockwise(
         blockwise.block_project,
         flat,

@@ -365,7 +365,10 @@ def nfindr_unmix(
         and not normalize_poissonian_noise
         and opts.nonnegative is None
     )
-    fused = lazy_in and in_subspace
+    # lazily the scores' pass also keeps each pixel's projections on the
+    # centre and ones and its norm, for the abundances of denoised endmembers
+    # and for the outlier screening (a pass over the data fewer each)
+    fused = lazy_in and (in_subspace or outliers is not None)
 
     screened = {"mask": None}
 
@@ -455,7 +458,7 @@ def nfindr_unmix(
             red.pixel_projections, E, red.pca, opts.abundances, sig_keep, nav_shape
         )
         steps.update(n_pix)
-    elif red.projections is not None:
+    elif red.projections is not None and in_subspace:
         A, res = _stage.abundances_from_projections(
             red.projections,
             E,

@@ -174,3 +174,30 @@ def test_save_computes_each_block_once(noisy, tmp_path, monkeypatch):
         res.save(tmp_path / "r.zspy")
     assert len(calls) == 12  # abundances and residual from one pass
     assert res.abundances._lazy and res.residual._lazy  # the result is untouched
+
+
+_READS = []
+
+
+def _count_read(block):
+    _READS.append(block.shape)
+    return block
+
+
+@pytest.mark.parametrize("estimate, full_reads", [("denoised", 2), ("pixel", 3)])
+def test_reads_of_the_data(noisy, estimate, full_reads):
+    # Lazily the default pipeline (screening on) reads every block twice for
+    # "denoised" (the moments, then the scores with each pixel's x . c,
+    # x . 1 and x . x, from which the screening and the abundances follow)
+    # and three times for "pixel" (its abundances need the data again);
+    # beyond those, only the first block (the shift) and the endmember pixels.
+    s, _ = noisy
+    sl = lazy_copy(s, (10, 11))  # 3 x 4 navigation blocks
+    n_blocks = 12
+    sl.data = sl.data.map_blocks(_count_read, dtype=sl.data.dtype)
+    _READS.clear()
+    with dask.config.set(scheduler="threads"):
+        res = hu.nfindr_unmix(sl, 3, endmember_estimate=estimate, lazy_output=False)
+    whole = sum(1 for shape in _READS if shape[:2] != (0, 0))
+    assert res.outliers is not None and not res.outliers.data.any()
+    assert full_reads * n_blocks <= whole <= full_reads * n_blocks + 1 + 3
