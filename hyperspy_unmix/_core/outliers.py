@@ -50,6 +50,7 @@ subspace shows up in the clean one), then search the vertices among the good
 pixels only.
 """
 
+import functools
 import warnings
 from dataclasses import dataclass
 
@@ -126,27 +127,78 @@ def _shifted(a, offset):
     return out
 
 
+# Pixels per band of rows in _neighbour_median (~0.5 MiB per float64 map).
+_BAND_PIXELS = 1 << 16
+
+
+@functools.lru_cache(maxsize=None)
+def _sorting_network(n):
+    """Comparators ``(i, j)`` of Batcher's odd-even merge sort of ``n = 2**p``."""
+
+    def merge(lo, hi, r):
+        step = r * 2
+        if step < hi - lo:
+            yield from merge(lo, hi, step)
+            yield from merge(lo + r, hi, step)
+            yield from ((i, i + r) for i in range(lo + r, hi - r, step))
+        else:
+            yield (lo, lo + r)
+
+    def sort(lo, hi):
+        if hi - lo >= 1:
+            mid = lo + (hi - lo) // 2
+            yield from sort(lo, mid)
+            yield from sort(mid + 1, hi)
+            yield from merge(lo, hi, 1)
+
+    return tuple(sort(0, n - 1))
+
+
 def _neighbour_median(f):
-    """Median of each pixel's neighbours (NaN neighbours ignored), shape of f."""
-    offsets = _neighbour_offsets(f.ndim)
-    stack = np.stack([_shifted(f, o) for o in offsets])
-    return nanmedian_first_axis(stack)
+    """Median of each pixel's neighbours (NaN neighbours ignored), shape of f.
 
-
-def nanmedian_first_axis(stack):
-    """``np.nanmedian(stack, axis=0)`` for a short first axis, ~10x faster.
-
-    Sorting puts NaN last, so the median of the ``m`` valid values of a
-    column sits at rows ``(m - 1) // 2`` and ``m // 2``; an all-NaN column
-    (an isolated usable pixel) gives NaN, silently.
+    The ``3**d - 1`` shifted maps are sorted element-wise by a sorting
+    network of ``np.minimum`` / ``np.maximum`` on whole maps (missing
+    neighbours as +inf, so they sort last): contiguous, vectorised work,
+    ~3x faster than ``np.sort`` along a short strided axis, and the same
+    numbers as ``np.nanmedian``.
     """
-    srt = np.sort(stack, axis=0)
-    m = np.count_nonzero(~np.isnan(stack), axis=0)
-    top = stack.shape[0] - 1
-    lo = np.take_along_axis(srt, np.maximum((m - 1) // 2, 0)[None], 0)[0]
-    hi = np.take_along_axis(srt, np.minimum(m // 2, top)[None], 0)[0]
-    out = 0.5 * (lo + hi)
-    out[m == 0] = np.nan
+    band = max(1, _BAND_PIXELS // max(int(np.prod(f.shape[1:])), 1))
+    if f.ndim >= 2 and f.shape[0] > band + 2:
+        # bands of rows (with a row of halo) small enough for the caches:
+        # the network reads every map ~40 times
+        out = np.empty(f.shape)
+        for a in range(0, f.shape[0], band):
+            lo, hi = max(a - 1, 0), min(a + band + 1, f.shape[0])
+            part = _neighbour_median(f[lo:hi])
+            out[a : a + band] = part[a - lo : a - lo + min(band, f.shape[0] - a)]
+        return out
+    offsets = _neighbour_offsets(f.ndim)
+    L = len(offsets)
+    vals = [_shifted(f, o) for o in offsets]
+    m = np.zeros(f.shape, dtype=np.intp)  # valid neighbours per pixel
+    for v in vals:
+        missing = np.isnan(v)
+        m += ~missing
+        v[missing] = np.inf
+    P = 1 << max(L - 1, 0).bit_length()
+    vals += [np.full(f.shape, np.inf) for _ in range(P - L)]
+    tmp = np.empty(f.shape)
+    for i, j in _sorting_network(P):
+        a, b = vals[i], vals[j]
+        np.minimum(a, b, out=tmp)
+        np.maximum(a, b, out=b)
+        vals[i], tmp = tmp, a
+    out = 0.5 * (vals[(L - 1) // 2] + vals[L // 2])
+    few = np.flatnonzero(m.ravel() < L)  # borders, next to unusable pixels
+    if few.size:
+        mm = m.ravel()[few]
+        srt = np.stack([v.ravel()[few] for v in vals[:L]])
+        lo = np.take_along_axis(srt, np.maximum((mm - 1) // 2, 0)[None], 0)[0]
+        hi = np.take_along_axis(srt, np.minimum(mm // 2, L - 1)[None], 0)[0]
+        med = 0.5 * (lo + hi)
+        med[mm == 0] = np.nan
+        out.ravel()[few] = med
     return out
 
 

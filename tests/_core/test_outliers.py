@@ -212,17 +212,24 @@ def test_bad_input(kwargs, error, match):
         screen_outliers(**args)
 
 
-def test_nanmedian_first_axis_equals_numpy():
+@pytest.mark.parametrize("band", [1 << 16, 7])
+def test_neighbour_median_equals_numpy(band, monkeypatch):
+    # the sorting network (in bands of rows on large maps) against
+    # np.nanmedian of the stacked neighbours: missing neighbours (NaN, off
+    # the map) ignored, NaN where a pixel has none
     import warnings
 
-    from hyperspy_unmix._core.outliers import nanmedian_first_axis
+    from hyperspy_unmix._core import outliers
 
+    monkeypatch.setattr(outliers, "_BAND_PIXELS", band)
     rng = np.random.default_rng(0)
-    for shape in [(8, 5000), (8, 3), (4, 1000), (9, 700), (1, 10)]:
-        a = rng.standard_normal(shape)
-        a[rng.random(shape) < 0.3] = np.nan
-        a[:, :2] = np.nan  # all-NaN columns
+    for shape in [(1,), (2,), (50,), (1, 9), (6, 5), (40, 33), (3, 4, 5), (9, 2, 3)]:
+        f = rng.standard_normal(shape)
+        f[rng.random(shape) < 0.3] = np.nan
+        stack = np.stack(
+            [outliers._shifted(f, o) for o in outliers._neighbour_offsets(f.ndim)]
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            ref = np.nanmedian(a, axis=0)
-        np.testing.assert_array_equal(nanmedian_first_axis(a), ref)
+            ref = np.nanmedian(stack, axis=0)
+        np.testing.assert_array_equal(outliers._neighbour_median(f), ref)
