@@ -178,9 +178,15 @@ def abundances_from_pixel_projections(P, E, pca, method, sig_keep, nav_shape):
     k = V.shape[0]
     q = E.shape[0]
     rows = P[:, np.r_[0 : k + 1, k + 2]]  # the x . 1 column is not needed
-    out = blockwise.block_unmix_projected(
-        rows, S=(Eu - centre) @ V.T, G=Eu @ Eu.T, method=method, n_used=Eu.shape[1]
-    )
+    kw = dict(S=(Eu - centre) @ V.T, G=Eu @ Eu.T, method=method, n_used=Eu.shape[1])
+    # halves of the pixels in two threads (the solver's array work releases
+    # the GIL); each pixel's problem is its own, so the split changes nothing
+    with single_blas_thread() as workers:
+        parts = map_ranges(
+            lambda a, b: blockwise.block_unmix_projected(rows[a:b], **kw),
+            row_ranges(len(rows), 4096, workers),
+        )
+    out = np.concatenate(parts) if len(parts) > 1 else parts[0]
     A = np.moveaxis(out[:, :q].reshape(*nav_shape, q), -1, 0)
     return A, out[:, q].reshape(nav_shape)
 
