@@ -154,14 +154,15 @@ def _sorting_network(n):
     return tuple(sort(0, n - 1))
 
 
-def _neighbour_median(f):
+def _neighbour_median(f, halo=(0, 0)):
     """Median of each pixel's neighbours (NaN neighbours ignored), shape of f.
 
     The ``3**d - 1`` shifted maps are sorted element-wise by a sorting
     network of ``np.minimum`` / ``np.maximum`` on whole maps (missing
     neighbours as +inf, so they sort last): contiguous, vectorised work,
     ~3x faster than ``np.sort`` along a short strided axis, and the same
-    numbers as ``np.nanmedian``.
+    numbers as ``np.nanmedian``. ``halo``: rows at the top and bottom whose
+    medians the caller discards (not worth the exact fix-up below).
     """
     band = max(1, _BAND_PIXELS // max(int(np.prod(f.shape[1:])), 1))
     if f.ndim >= 2 and f.shape[0] > band + 2:
@@ -170,7 +171,7 @@ def _neighbour_median(f):
         out = np.empty(f.shape)
         for a in range(0, f.shape[0], band):
             lo, hi = max(a - 1, 0), min(a + band + 1, f.shape[0])
-            part = _neighbour_median(f[lo:hi])
+            part = _neighbour_median(f[lo:hi], halo=(a - lo, hi - min(a + band, hi)))
             out[a : a + band] = part[a - lo : a - lo + min(band, f.shape[0] - a)]
         return out
     offsets = _neighbour_offsets(f.ndim)
@@ -190,6 +191,8 @@ def _neighbour_median(f):
         np.maximum(a, b, out=b)
         vals[i], tmp = tmp, a
     out = 0.5 * (vals[(L - 1) // 2] + vals[L // 2])
+    m[: halo[0]] = L
+    m[m.shape[0] - halo[1] :] = L
     few = np.flatnonzero(m.ravel() < L)  # borders, next to unusable pixels
     if few.size:
         mm = m.ravel()[few]
