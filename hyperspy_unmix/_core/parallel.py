@@ -15,6 +15,7 @@ The BLAS thread count is process-wide, so only calls from the main thread
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -25,6 +26,18 @@ _SAVED: list = []
 _WORKERS = 1
 _CONTROLLER = None
 _POOL = None
+
+
+def _after_fork_in_child():
+    # A forked child has none of the pool's threads (an executor inherited
+    # from the parent would queue work that never runs) and starts outside
+    # any ``single_blas_thread``.
+    global _POOL, _DEPTH, _LOCK
+    _POOL, _DEPTH, _LOCK = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _controller():

@@ -101,3 +101,29 @@ def test_threaded_passes_equal_one_thread():
     ref = X[keep].astype(np.float64)
     np.testing.assert_allclose(c2, ref @ E.T, rtol=1e-10)
     np.testing.assert_allclose(x2, np.einsum("ij,ij->i", ref, ref), rtol=1e-10)
+
+
+def _ranges_in_child(queue):
+    out = map_ranges(lambda a, b: b - a, row_ranges(1000, 100, 2))
+    queue.put(out)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_gets_its_own_pool():
+    # after the parent's pool exists, a forked child (multiprocessing's
+    # default start method on Linux) must not queue work on threads it does
+    # not have
+    import multiprocessing
+
+    with single_blas_thread():
+        map_ranges(lambda a, b: a, [(0, 1), (1, 2)])  # the pool exists now
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_ranges_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=60)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive, "the child hung on the parent's pool"
+    assert queue.get(timeout=5) == [500, 500]
