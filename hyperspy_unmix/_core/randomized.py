@@ -45,7 +45,13 @@ from hyperspy_unmix._core.parallel import map_ranges, row_ranges, single_blas_th
 N_OVERSAMPLES = 10
 N_POWER_ITER = None  # adaptive: iterate until converged far below the noise
 MAX_POWER_ITER = 8
-TOL = 0.01
+TOL = 0.03
+# The start block comes from every 16th row (two passes over them: 1/8 of a
+# pass) when that sample has at least 4 rows per sketch column; at most 64
+# MiB of them (a lazy call gathers them into memory).
+SAMPLE_STEP = 16
+SAMPLE_ROWS_PER_COLUMN = 4
+SAMPLE_BYTES = 64 << 20
 
 # Rows per block of a pass: about 16 MiB of work-dtype buffer (a block and
 # its two skinny products stay in the caches of this machine's 2 MiB L2 /
@@ -339,38 +345,71 @@ def _sin_angles(A, B):
     return out
 
 
-def _iterate(apply_M, state, C, k, n, n_oversamples, n_power_iter, method, rng, tol):
+def _first_rates(ev, trace, n, C, k):
+    """Per leading subspace, the contraction one pass is expected to give.
+
+    ``lam_{j+1} / lam_j`` with the eigenvalues known from the sketch, the
+    one after the last requested direction at least the top of the noise's
+    bulk (its mean from the trace, times the Marchenko-Pastur edge factor
+    ``(1 + sqrt(C / n))^2``). Subspace iteration contracts by this per
+    application of ``M``; block Krylov with the Nystrom extraction did
+    better (1.7-2.2x below it on the first pass over the benchmark's three
+    maps, more later), so as a stand-in for the observed rate before there
+    is one it errs on the safe side.
+    """
+    r = len(ev)
+    rest = max(trace - ev.sum(), 0.0)
+    s2 = rest / (C - r) if C > r else 0.0
+    nxt = np.maximum(ev[1 : k + 1], 0.0)
+    if len(nxt) < k:
+        nxt = np.append(nxt, 0.0)
+    nxt[k - 1] = max(nxt[k - 1], s2 * (1 + np.sqrt(C / n)) ** 2)
+    return np.minimum(1.0, nxt / np.maximum(ev[:k], 1e-300))
+
+
+def _iterate(
+    apply_M, state, C, k, n, n_oversamples, n_power_iter, method, rng, tol, start=None
+):
     """Power / block-Krylov iterations; ``apply_M(Q)`` makes one pass.
 
     With ``n_power_iter=None`` the iterations stop once the estimated error
-    of the current subspace (the change since the last pass times the
-    observed contraction rate) is below ``tol`` times the noise's own
-    angle (:func:`_noise_angles`), or after ``MAX_POWER_ITER``.
+    of the current subspace (the change since the last estimate times the
+    contraction per pass: observed from the last two changes, or before
+    there are two expected from the sketch's eigenvalues,
+    :func:`_first_rates`) is below ``tol`` times the noise's own angle
+    (:func:`_noise_angles`), or after ``MAX_POWER_ITER``.
+
+    ``start``: None (a Gaussian block) or ``(Q0, prev)``, an orthonormal
+    ``(C, w)`` start block and the ``(k, C)`` estimate it came from (a
+    sample's subspace, :func:`_sample_start`): the first pass can then stop.
 
     Returns (components, eigenvalues of ``M``, passes made).
     """
     wd = state["wd"]
     w = min(k + n_oversamples, C)
     pmax = MAX_POWER_ITER if n_power_iter is None else n_power_iter
+    if start is None:
+        Q, prev = _orth(rng.standard_normal((C, w)), []), None
+    else:
+        Q, prev = start
     # every block is rounded to the work dtype before it is applied, so
     # ``M K`` is exactly ``M`` times the ``K`` used
-    Q = _orth(rng.standard_normal((C, w)), []).astype(wd).astype(np.float64)
+    Q = Q.astype(wd).astype(np.float64)
     K, MK = [Q], []
-    prev = delta_prev = None
+    delta_prev = None
     for it in range(pmax + 1):
         MK.append(apply_M(Q))
         basis = np.hstack(K[: len(MK)])
         if n_power_iter is None:
             comps, ev = _extract(basis, np.hstack(MK), k, n, wd)
             if prev is not None:
-                # per leading subspace: change since the last pass times the
-                # observed contraction, against the noise's own angle
+                # per leading subspace: change since the last estimate times
+                # the contraction per pass, against the noise's own angle
                 delta = _sin_angles(comps, prev)
-                rate = (
-                    1.0
-                    if delta_prev is None
-                    else np.minimum(1.0, delta / np.maximum(delta_prev, 1e-300))
-                )
+                if delta_prev is None:
+                    rate = _first_rates(ev, state["trace"], n, C, k)
+                else:
+                    rate = np.minimum(1.0, delta / np.maximum(delta_prev, 1e-300))
                 noise = _noise_angles(ev, state["trace"], n, C, k)
                 if np.all(delta * rate <= tol * noise):
                     return comps, ev[:k], it + 1
@@ -413,6 +452,44 @@ def _shift_from(first_rows, C):
     return np.zeros(C) if first_rows.shape[0] == 0 else first_rows.mean(0, np.float64)
 
 
+def sample_rows(n, C, k, n_oversamples, wd):
+    """Positions (among the ``n`` used rows) of the start block's sample.
+
+    Every ``SAMPLE_STEP``-th row, or sparser to stay within
+    ``SAMPLE_BYTES``; None when the sample would have fewer than
+    ``SAMPLE_ROWS_PER_COLUMN`` rows per column of the sketch.
+    """
+    w = min(k + n_oversamples, C)
+    cap = max(SAMPLE_BYTES // (C * np.dtype(wd).itemsize), 1)
+    step = max(SAMPLE_STEP, -(-n // cap))
+    idx = np.arange(0, n, step)
+    return idx if len(idx) >= SAMPLE_ROWS_PER_COLUMN * w else None
+
+
+def _sample_start(sample, k, n_oversamples, rng, centre, transform, n_features, C):
+    """The start block from a sample of rows: its top ``w`` directions.
+
+    Two passes over the sample (one power iteration, no oversampling
+    beyond ``w``): the directions of the data's subspace that stand above
+    the noise come out within a fraction of a radian, against ~pi/2 for a
+    Gaussian block in many channels, which is worth one or two passes over
+    all the data. Returns ``(Q0, prev)`` for :func:`_iterate`.
+    """
+    w = min(k + n_oversamples, C)
+    sk = randomized_subspace(
+        sample,
+        w,
+        n_oversamples=0,
+        n_power_iter=1,
+        random_state=rng,
+        centre=centre,
+        transform=transform,
+        n_features=n_features,
+        start="gaussian",
+    )
+    return sk.components.T, sk.components[:k]
+
+
 # -- in memory --------------------------------------------------------------
 def randomized_subspace(
     X,
@@ -427,6 +504,7 @@ def randomized_subspace(
     centre=None,
     transform=None,
     n_features=None,
+    start: str = "sample",
 ) -> SubspaceFit:
     """The ``k``-dimensional principal subspace of ``X`` by a randomised solver.
 
@@ -447,7 +525,7 @@ def randomized_subspace(
         puts between the exact and the noise-free subspace (estimated from
         the sketch's eigenvalues and the trace), at most ``MAX_POWER_ITER``.
     tol : float
-        Of the adaptive stop (default 0.01).
+        Of the adaptive stop (default 0.03).
     method : {"krylov", "subspace"}
         Block Krylov (keep every block: a basis of ``(p + 1) w`` columns, the
         default, better on the flat noise spectra of real data for the same
@@ -463,6 +541,12 @@ def randomized_subspace(
         columns): the subspace is that of ``transform(X)``, never formed.
     n_features : None or int
         Columns of ``transform``'s output (default: those of ``X``).
+    start : {"sample", "gaussian"}
+        The start block: the top ``w`` directions of every
+        ``SAMPLE_STEP``-th used row (at most ``SAMPLE_BYTES`` of them; two
+        passes over them, 1/8 of a pass, not counted in ``n_passes``; the
+        default, when that sample has at least ``SAMPLE_ROWS_PER_COLUMN *
+        w`` rows, see :func:`sample_rows`), or a Gaussian block.
 
     Returns
     -------
@@ -470,16 +554,26 @@ def randomized_subspace(
 
     Notes
     -----
-    Defaults: ``n_oversamples=10``, adaptive passes, ``tol=0.01``, Krylov.
-    A fixed count cannot suit every dose: on 64x64x1024 spectrum images (4
-    endmembers) one power iteration leaves the largest principal angle to the
-    exact subspace at 1/1 (dose 2e4) to 1/13 (dose 2e5) of the exact
-    subspace's own angle to the noise-free one; the adaptive stop reaches
-    1/147 (dose 2e4, 5 passes), 1/507 (5e4, 4 passes) and 1/784 (2e5, 3
-    passes), seeds 0-3. A ratio of 100 keeps the distance to the truth within
-    1 % even if both errors were aligned. When a requested direction is
-    inside the noise (``k`` too large) the adaptive stop accepts a change of
-    ``tol * pi / 2`` on it; near-degenerate directions may use every pass.
+    Defaults: ``n_oversamples=10``, adaptive passes, ``tol=0.03``, Krylov,
+    a sample's start block. The solver's error is a rotation towards the
+    next eigenvectors whose coefficients come from the Gaussian block, whose
+    law is invariant under rotations: to first order it adds in quadrature
+    to the noise's own error, ``sqrt(1 + tol**2)`` on the distance to the
+    noise-free subspace (+0.05 % at 0.03). That holds for smooth quantities;
+    N-FINDR's choice of pixels is not smooth where a direction is close to
+    the noise, so ``tol`` is set by whole unmixings
+    (``benchmarks/accuracy_solvers.py``, 45 maps, 3-6 endmembers, doses
+    3e3-2e5, against the exact covariance): at ``tol=0.1`` the mean
+    spectral angle changed by up to 22 % (different pixels on maps whose
+    weakest direction is inside the noise), at 0.03 by at most 0.55 % and
+    the abundance RMSE by 0.47 %, the same pixels on 44 of 45. A fixed count
+    cannot suit every dose: on 64x64x1024 spectrum images (4 endmembers)
+    one power iteration from a Gaussian block leaves the largest principal
+    angle to the exact subspace at 1.0x (dose 2e4) to 0.06x (dose 2e5) the
+    exact subspace's own angle to the noise-free one, from the sample's
+    block at 0.12x / 0.001x. When a requested direction is inside the noise
+    (``k`` too large) the adaptive stop accepts a change of ``tol * pi / 2``
+    on it; near-degenerate directions may use every pass.
     """
     X = _check_matrix(X)
     n_all, C = X.shape
@@ -492,9 +586,19 @@ def randomized_subspace(
         k, C, n, n_oversamples, n_power_iter, method, tol
     )
     centre = _check_centre(centre, C)
+    if start not in ("sample", "gaussian"):
+        raise ValueError(f"`start` must be 'sample' or 'gaussian', got {start!r}")
     rng = _rng(random_state)
     wd = work_dtype(X.dtype if transform is None else tf(X[:1]).dtype)
     R = block_rows(C, np.dtype(wd).itemsize)
+    begin = None
+    if start == "sample":
+        idx = sample_rows(n, C, k, n_oversamples, wd)
+        if idx is not None:
+            sample = X[idx if rows is None else rows[idx]]
+            begin = _sample_start(
+                sample, k, n_oversamples, rng, centre, transform, n_features, C
+            )
     first = X[: min(_SHIFT_ROWS, n)] if rows is None else X[rows[:_SHIFT_ROWS]]
     shift = _shift_from(tf(first), C) if centre is None else centre
     state = _new_state(shift, centre, wd)
@@ -540,6 +644,7 @@ def randomized_subspace(
             method,
             rng,
             tol,
+            begin,
         )
     return SubspaceFit(comps, ev / (n - 1), state["centre"], passes, n)
 
@@ -732,10 +837,14 @@ def _lazy_inputs(data, keep):
 
 def _lazy_first_rows(data, keep_np, nav_shape, count):
     """The first ``count`` used pixels (flat order), as for ``randomized_subspace``."""
-    if keep_np is None:
-        idx = np.arange(min(count, int(np.prod(nav_shape))))
-    else:
-        idx = np.flatnonzero(keep_np.ravel())[:count]
+    n = int(np.prod(nav_shape)) if keep_np is None else int(keep_np.sum())
+    return _lazy_rows(data, keep_np, nav_shape, np.arange(min(count, n)))
+
+
+def _lazy_rows(data, keep_np, nav_shape, idx):
+    """The used pixels at positions ``idx`` (among the used, flat order)."""
+    if keep_np is not None:
+        idx = np.flatnonzero(keep_np.ravel())[idx]
     if idx.size == 0:
         return np.zeros((0, data.shape[-1]))
     return np.asarray(data.vindex[np.unravel_index(idx, nav_shape)].compute())
@@ -752,6 +861,7 @@ def lazy_randomized_subspace(
     tol: float = TOL,
     random_state=None,
     centre=None,
+    start: str = "sample",
 ) -> SubspaceFit:
     """:func:`randomized_subspace` of a dask array, one dask pass per iteration.
 
@@ -759,8 +869,10 @@ def lazy_randomized_subspace(
     ----------
     data : dask.array.Array of shape (*navigation_shape, n_channels)
         The channel axis is rechunked into one chunk if it is not.
-    k, n_oversamples, n_power_iter, method, random_state, centre
-        As in :func:`randomized_subspace`.
+    k, n_oversamples, n_power_iter, method, random_state, centre, start
+        As in :func:`randomized_subspace`; the start block's sample rows
+        (at most ``SAMPLE_BYTES``) are gathered into memory once, a read
+        that visits every chunk but keeps only those rows.
     keep : None or ndarray of bool of shape navigation_shape
         Pixels used (all when None); ``rows = flatnonzero(keep.ravel())`` in
         memory gives the same fit.
@@ -784,8 +896,15 @@ def lazy_randomized_subspace(
         k, C, n, n_oversamples, n_power_iter, method, tol
     )
     centre = _check_centre(centre, C)
+    if start not in ("sample", "gaussian"):
+        raise ValueError(f"`start` must be 'sample' or 'gaussian', got {start!r}")
     rng = _rng(random_state)
     wd = work_dtype(data.dtype)
+    begin = None
+    idx = sample_rows(n, C, k, n_oversamples, wd) if start == "sample" else None
+    if idx is not None:
+        sample = _lazy_rows(data, keep_np, nav_shape, idx)
+        begin = _sample_start(sample, k, n_oversamples, rng, centre, None, None, C)
     if centre is None:
         shift = _shift_from(_lazy_first_rows(data, keep_np, nav_shape, _SHIFT_ROWS), C)
     else:
@@ -800,7 +919,7 @@ def lazy_randomized_subspace(
         return _finish_pass(acc, Qw, s32.astype(np.float64), state)
 
     comps, ev, passes = _iterate(
-        apply_M, state, C, k, n, n_oversamples, n_power_iter, method, rng, tol
+        apply_M, state, C, k, n, n_oversamples, n_power_iter, method, rng, tol, begin
     )
     return SubspaceFit(comps, ev / (n - 1), state["centre"], passes, n)
 
@@ -819,17 +938,21 @@ EIGH_S_1024 = 0.106
 EIGH_SLOPE = 1.73
 READ_RATE = 1.0e9  # bytes/s a lazy pass reads (disk, network) by default
 # Passes the adaptive solver makes grow with q (its weakest direction is the
-# closest to the noise) and fall with the dose: measured on spectrum images
-# 3 (q = 2, sliding-FFT stack 3721x4096), 3 at dose 2e5 to 6 at 2e4 (q = 4,
-# 256x256x1024), 5 at 2e5 to 9 at 2e4 (q = 6, 128x128x2048). q + 1 is the
-# middle; a wrong guess costs little where the routes are close (at q = 4,
-# 256x256x1024, 6 passes still beat the covariance).
+# closest to the noise) and fall with the dose. Measured on 64x64x1024
+# spectrum images, maps 0-1 (doses 3e3 / 2e4 / 2e5), in memory with the
+# sample's start block: q = 2: 2 / 1 / 1, q = 4: 4-5 / 2-3 / 2, q = 6: 5-6 /
+# 5-6 / 2-3, q = 8: 6-7 / 5 / 4-5; from a Gaussian block (lazy) about one
+# more; on the benchmark's large maps 1 (sliding-FFT stack, q = 2), 2
+# (256x256x1024, q = 4) and 3 (128x128x2048, q = 6). ceil(q / 2) + 1 (+ 1
+# lazily) is the middle; a wrong guess costs little where the routes are
+# close.
 EXPECTED_PASSES = None
+SAMPLE_PASS_SHARE = 2 / SAMPLE_STEP  # the start block's two sample passes
 
 
-def expected_passes(q: int) -> int:
+def expected_passes(q: int, lazy: bool = False) -> int:
     """Passes the adaptive randomised solver is expected to make for ``q``."""
-    return int(min(MAX_POWER_ITER + 1, q + 1))
+    return int(min(MAX_POWER_ITER + 1, -(-q // 2) + 1 + bool(lazy)))
 
 
 PASS_OVERHEAD_S = 0.003  # per pass: Python, the small Krylov algebra
@@ -853,7 +976,7 @@ def solver_costs(
 ) -> dict:
     """Estimated seconds of each applicable solver (see :func:`choose_solver`)."""
     if n_passes is None and isinstance(q, numbers.Integral):
-        n_passes = expected_passes(q)
+        n_passes = expected_passes(q, lazy)
     for v, name in ((n, "n"), (C, "C"), (q, "q"), (n_passes, "n_passes")):
         if isinstance(v, bool) or not isinstance(v, numbers.Integral):
             raise TypeError(f"`{name}` must be an integer, got {v!r}")
@@ -879,10 +1002,12 @@ def solver_costs(
     k = q - 1
     w = min(k + n_oversamples, C)
     read = n * C * itemsize / read_rate if lazy else 0.0
+    one_pass = slow * 4 * n * C * w / PASS_RATE
     cost = {
         "covariance": slow * n * C * C / COV_RATE + _eigh_seconds(C) + read,
-        "randomized": n_passes
-        * (slow * 4 * n * C * w / PASS_RATE + read + PASS_OVERHEAD_S),
+        "randomized": n_passes * (one_pass + read + PASS_OVERHEAD_S)
+        # in memory the start block costs two passes over a sample
+        + (0.0 if lazy else SAMPLE_PASS_SHARE * one_pass),
     }
     if not lazy and n < C:
         cost["gram"] = slow * n * n * C / COV_RATE + _eigh_seconds(n)
@@ -913,9 +1038,11 @@ def choose_solver(
       decomposition (``EIGH_S_1024 (C / 1024)^1.73`` s); **1 pass**. Exact.
     * ``"randomized"``: ``P`` fused passes of ``4 n C w`` flops in skinny
       GEMMs (width ``w``, ~6x slower per flop: ``PASS_RATE``); **P passes**,
-      ``P = q + 1`` expected of the adaptive default (measured 3 at
-      ``q = 2`` to 9 at ``q = 6``; at most ``MAX_POWER_ITER + 1``),
-      plus ``PASS_OVERHEAD_S`` per pass (which decides tiny problems).
+      ``P = ceil(q / 2) + 1`` expected of the adaptive default in memory,
+      one more lazily (measured 1 at ``q = 2`` to 6 at ``q = 6`` and low
+      dose; at most ``MAX_POWER_ITER + 1``), plus ``PASS_OVERHEAD_S`` per
+      pass (which decides tiny problems); in memory also the start block's
+      two passes over every 16th row (1/8 of a pass).
     * ``"gram"`` (in memory, ``n < C`` only): ``n^2 C`` flops plus an
       ``n x n`` eigen-decomposition; 2 passes. Exact.
 
@@ -939,7 +1066,8 @@ def choose_solver(
         Bytes per element as stored (default: ``dtype``'s).
     n_oversamples : int
     n_passes : None or int
-        Passes expected of the randomised solver (None: ``q + 1``).
+        Passes expected of the randomised solver (None:
+        :func:`expected_passes`).
     read_rate : float
         Bytes per second a lazy pass reads.
 

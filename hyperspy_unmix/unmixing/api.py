@@ -174,11 +174,12 @@ def nfindr_unmix(
           of ``n C^2`` flops (one large GEMM) plus a ``C x C``
           eigen-decomposition. Exact; the cheapest for few channels.
         * ``"randomized"``: randomised block Krylov on the implicitly centred
-          data (Musco & Musco 2015), ``3-5`` passes of ``4 n C (k + 10)``
-          flops, iterated until the subspace is far closer to the exact one
-          than the noise puts the exact one from the truth (tested: principal
-          angles 1/100 of that or less). For many channels (EDS maps of
-          thousands of channels, sliding-FFT stacks). Seeded by
+          data (Musco & Musco 2015), started in memory from the subspace of
+          every 16th pixel (1/8 of a pass), then 1-6 passes of
+          ``4 n C (k + 10)`` flops, iterated until the subspace is far
+          closer to the exact one than the noise puts the exact one from
+          the truth (3 % of that angle; tested). For many channels (EDS
+          maps of thousands of channels, sliding-FFT stacks). Seeded by
           ``random_state`` (a fixed seed when None, so runs repeat).
         * ``"gram"`` (in memory only): the ``n x n`` Gram matrix, ``n^2 C``
           flops; exact, for fewer pixels than channels.
