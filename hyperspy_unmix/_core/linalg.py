@@ -3,6 +3,13 @@
 import numpy as np
 import scipy.linalg
 
+# Row-wise x.x: NumPy >= 2's vecdot is ~2x faster than einsum here.
+row_dots = (
+    (lambda b: np.vecdot(b, b))
+    if hasattr(np, "vecdot")
+    else (lambda b: np.einsum("ij,ij->i", b, b))
+)
+
 
 def top_eigh(M, k):
     """The ``k`` largest eigenpairs of a symmetric matrix, largest first.
