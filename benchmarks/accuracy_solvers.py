@@ -67,11 +67,13 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true")
     p.add_argument("--only", default="", help="maps whose label holds this")
     p.add_argument("--tol", type=float, help="the solver's tol (default: its own)")
+    p.add_argument("--oversamples", type=int, help="its n_oversamples (default: own)")
     args = p.parse_args(argv)
-    if args.tol is not None:
-        from hyperspy_unmix._core import randomized
+    from hyperspy_unmix._core import randomized
 
-        randomized.randomized_subspace.__kwdefaults__["tol"] = args.tol
+    for name, value in (("tol", args.tol), ("n_oversamples", args.oversamples)):
+        if value is not None:
+            randomized.randomized_subspace.__kwdefaults__[name] = value
     worst = [0.0, 0.0]
     same = total = 0
     for label, ((s, truth), q) in maps(args.quick):
