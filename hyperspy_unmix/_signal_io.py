@@ -96,19 +96,6 @@ def flat_masks(signal, navigation_mask, signal_mask):
     return nav_keep, sig_keep
 
 
-def mask_signals(signal, nav_keep, sig_keep):
-    """Exclusion masks as signals: the unambiguous form for ``decomposition``."""
-    import hyperspy.api as hs
-
-    am = signal.axes_manager
-    nav = sig = None
-    if nav_keep is not None:
-        nav = hs.signals.BaseSignal(~nav_keep.reshape(am.navigation_shape[::-1])).T
-    if sig_keep is not None:
-        sig = hs.signals.BaseSignal(~sig_keep.reshape(am.signal_shape[::-1]))
-    return nav, sig
-
-
 def copy_axis(axis, navigate):
     """An axis dict with the calibration of ``axis`` (uniform or not)."""
     if axis.is_uniform:

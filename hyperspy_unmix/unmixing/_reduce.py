@@ -21,9 +21,7 @@ from hyperspy_unmix._core.pca import (
 )
 from hyperspy_unmix._signal_io import (
     aligned_data,
-    array_order_axes,
     is_lazy,
-    mask_signals,
 )
 from hyperspy_unmix.unmixing._pipeline import Reduction, solver_seed
 
@@ -67,12 +65,28 @@ def reduce_in_memory(
         # count map is 4-8x its size: the estimator reads the integer rows
         # itself, converting one block at a time.
         return _reduce_integers(data, n_pix, est, nav_keep, sig_keep)
-    axes = [ax.get_axis_dictionary() for ax in array_order_axes(signal)]
     # Shares the data array; decomposition results land on this throw-away
     # signal, never on the user's learning_results. The estimator has no
     # `mean_`, so HyperSpy does not add anything back into the shared array.
-    shallow = hs.signals.BaseSignal(data, axes=axes)
-    nav_mask, sig_mask = mask_signals(signal, nav_keep, sig_keep)
+    # It is made already unfolded (pixels x channels, as HyperSpy's
+    # decomposition would unfold it): no axes of the user's shape to build
+    # and deep-copy (~6 ms of a 50 ms call on a 61x61x64x64 stack).
+    flat = data.reshape(n_pix, -1)
+    if not np.shares_memory(flat, data):
+        # a non-contiguous view: HyperSpy's unfold would copy it too
+        flat = np.ascontiguousarray(flat)
+    shallow = hs.signals.BaseSignal(
+        flat,
+        axes=[
+            {"size": n_pix, "navigate": True},
+            {"size": flat.shape[1], "navigate": False},
+        ],
+    )
+    nav_mask = sig_mask = None
+    if nav_keep is not None:
+        nav_mask = hs.signals.BaseSignal(~np.asarray(nav_keep).reshape(-1)).T
+    if sig_keep is not None:
+        sig_mask = hs.signals.BaseSignal(~np.asarray(sig_keep).reshape(-1))
     try:
         shallow.decomposition(
             algorithm=est,
