@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 import weakref
@@ -17,7 +18,6 @@ from hyperspy_unmix._result_io import (
     result_path,
 )
 from hyperspy_unmix._signal_io import (
-    add_provenance,
     aligned_data,
     axis_label,
     computed,
@@ -25,6 +25,7 @@ from hyperspy_unmix._signal_io import (
     index_axis,
     is_lazy,
     make_signal,
+    provenance,
     result_metadata,
     title_of,
     with_data,
@@ -777,26 +778,35 @@ def build_result(
     sig_axes = [copy_axis(ax, False) for ax in am.signal_axes[::-1]]
     nav_axes = [copy_axis(ax, False) for ax in am.navigation_axes[::-1]]
 
+    # the input's metadata copied once, then as plain dictionaries, each with
+    # the provenance merged in before the signal is made (HyperSpy's tree
+    # operations are most of the cost of building a small result)
+    base = result_metadata(signal, "")
+    prov = provenance("nfindr_unmix", parameters)
+
+    def metadata(what, quantity=None):
+        d = result_metadata(signal, f"{what} of {title}", base)
+        d.setdefault("hyperspy_unmix", {}).update(copy.deepcopy(prov))
+        if quantity is not None:
+            d.setdefault("Signal", {})["quantity"] = quantity
+        return d
+
     e = make_signal(
         endmembers,
         [index_axis(q, INDEX_AXIS), *sig_axes],
-        result_metadata(signal, f"Endmembers of {title}"),
+        metadata("Endmembers"),
         signal_type,
     )
+    # Fractions, not the input's "Intensity (counts)".
     a = make_signal(
         abundances,
         [index_axis(q, INDEX_AXIS), *nav_axes],
-        result_metadata(signal, f"Abundances of {title}"),
+        metadata("Abundances", ABUNDANCE_QUANTITY),
         "",
     )
-    # Fractions, not the input's "Intensity (counts)".
-    a.metadata.set_item("Signal.quantity", ABUNDANCE_QUANTITY)
     r = make_signal(
-        residual, nav_axes, result_metadata(signal, f"Residual of {title}"), ""
+        residual, nav_axes, metadata("Residual", _residual_quantity(signal)), ""
     )
-    r.metadata.set_item("Signal.quantity", _residual_quantity(signal))
-    for s in (e, a, r):
-        add_provenance(s, "nfindr_unmix", parameters)
     result = UnmixingResult(
         endmembers=e,
         abundances=a,
