@@ -966,12 +966,14 @@ READ_RATE = 1.0e9  # bytes/s a lazy pass reads (disk, network) by default
 # Passes the adaptive solver makes grow with q (its weakest direction is the
 # closest to the noise) and fall with the dose. Measured on 64x64x1024
 # spectrum images, maps 0-1 (doses 3e3 / 2e4 / 2e5), in memory with the
-# sample's start block: q = 2: 2 / 1 / 1, q = 4: 4-5 / 2-3 / 2, q = 6: 5-6 /
-# 5-6 / 2-3, q = 8: 6-7 / 5 / 4-5; from a Gaussian block (lazy) about one
-# more; on the benchmark's large maps 1 (sliding-FFT stack, q = 2), 2
-# (256x256x1024, q = 4) and 3 (128x128x2048, q = 6). ceil(q / 2) + 1 (+ 1
-# lazily) is the middle; a wrong guess costs little where the routes are
-# close.
+# sample's start block: q = 2: 2 / 1 / 1, q = 4: 5-7 / 2-4 / 2, q = 6: 7 /
+# 6-7 / 3, q = 8: 6-8 / 6 / 5; from a Gaussian block about one more; on the
+# benchmark's large maps 1 (sliding-FFT stack, q = 2), 2 (256x256x1024,
+# q = 4) and 3 (128x128x2048, q = 6). ceil(q / 2) + 1 (+ 1 lazily, where
+# gathering the sample's rows reads every chunk once) is low
+# for noisy maps of many endmembers; a wrong guess costs little where the
+# routes are close (at q = 6 and 1024 channels even 9 passes beat the
+# covariance's n C^2 and C x C eigen-decomposition).
 EXPECTED_PASSES = None
 SAMPLE_PASS_SHARE = 2 / SAMPLE_STEP  # the start block's two sample passes
 
@@ -1065,8 +1067,9 @@ def choose_solver(
     * ``"randomized"``: ``P`` fused passes of ``4 n C w`` flops in skinny
       GEMMs (width ``w``, ~6x slower per flop: ``PASS_RATE``); **P passes**,
       ``P = ceil(q / 2) + 1`` expected of the adaptive default in memory,
-      one more lazily (measured 1 at ``q = 2`` to 6 at ``q = 6`` and low
-      dose; at most ``MAX_POWER_ITER + 1``), plus ``PASS_OVERHEAD_S`` per
+      one more lazily for the read that gathers the start block's sample
+      (measured 1 at ``q = 2`` to 7 at ``q = 6`` and low dose; at most
+      ``MAX_POWER_ITER + 1``), plus ``PASS_OVERHEAD_S`` per
       pass (which decides tiny problems); in memory also the start block's
       two passes over every 16th row (1/8 of a pass).
     * ``"gram"`` (in memory, ``n < C`` only): ``n^2 C`` flops plus an
