@@ -56,6 +56,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hyperspy_unmix._core.parallel import map_ranges, row_ranges, single_blas_thread
+
 _MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution -> its sigma
 # A contrast is measured in units of max(noise spread, 3 % of the map's own
 # scale): noise-free or high-dose maps have a tiny MAD, and their genuine
@@ -205,8 +207,27 @@ def _neighbour_median(f, halo=(0, 0)):
     return out
 
 
+def _neighbour_medians(maps):
+    """:func:`_neighbour_median` of each map (flattened), the maps in threads.
+
+    The sorting network is whole-array ``np.minimum`` / ``np.maximum`` work
+    that releases the GIL, and the maps are independent: split over as many
+    threads as BLAS has (the workers are idle meanwhile, lazily as well).
+    """
+    out = [None] * len(maps)
+
+    def part(lo, hi):
+        for i in range(lo, hi):
+            out[i] = _neighbour_median(maps[i]).reshape(-1)
+
+    with single_blas_thread() as workers:
+        map_ranges(part, row_ranges(len(maps), 1, workers))
+    return out
+
+
 def _norm(D):
-    return np.sqrt(np.sum(D**2, axis=-1))
+    # row norms of a thin (n, k) array: einsum, ~4x faster than sum(D**2)
+    return np.sqrt(np.einsum("ij,ij->i", D, D))
 
 
 def _flag(total_z, residual_z, isolation_z, threshold):
@@ -334,7 +355,7 @@ def screen_outliers(
 
     nan = np.where(keep, 0.0, np.nan)  # adding it blanks the unusable pixels
     S = scores + nan[:, None]
-    score_norm = np.sqrt(np.sum(S**2, axis=1))
+    score_norm = _norm(S)
     typical = float(np.nanmedian(np.sqrt(score_norm**2 + np.maximum(sq_residual, 0))))
     spread_floor = _REL_FLOOR * max(typical, 1e-300)
 
@@ -353,17 +374,9 @@ def screen_outliers(
         return values[0] - med[0], values[1] - med[1], _norm(values[2] - med[2])
 
     values = (f, r, S)
-    meds = (
-        _neighbour_median(f.reshape(nav_shape)).reshape(-1),
-        _neighbour_median(r.reshape(nav_shape)).reshape(-1),
-        np.stack(
-            [
-                _neighbour_median(S[:, j].reshape(nav_shape)).reshape(-1)
-                for j in range(S.shape[1])
-            ],
-            -1,
-        ),
-    )
+    maps = [f, r, *(S[:, j] for j in range(S.shape[1]))]
+    med = _neighbour_medians([m.reshape(nav_shape) for m in maps])
+    meds = (med[0], med[1], np.stack(med[2:], -1))
     floors = (total_floor, spread_floor, spread_floor)
     stats = [_robust_z(c, fl) for c, fl in zip(contrasts(values, meds), floors)]
     # A pixel with fewer usable neighbours (map borders, next to masked
