@@ -45,9 +45,6 @@ _MAX_COND = 1e12
 _BLOCK_BYTES = 1 << 20
 
 
-_row_dots = row_dots
-
-
 def _block_rows(width):
     return max(16, _BLOCK_BYTES // (8 * max(int(width), 1)))
 
@@ -104,7 +101,7 @@ def projections(X, E, block_rows=None, columns=None, norms=True, rows=None):
             np.copyto(b, xb, casting="unsafe")
             np.matmul(b, ET, out=c[at : at + m])
             if norms:
-                xx[at : at + m] = _row_dots(b)
+                xx[at : at + m] = row_dots(b)
             at += m
 
     with single_blas_thread() as workers:

@@ -56,6 +56,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hyperspy_unmix._core.linalg import row_dots
 from hyperspy_unmix._core.parallel import map_ranges, row_ranges, single_blas_thread
 
 _MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution -> its sigma
@@ -226,8 +227,8 @@ def _neighbour_medians(maps):
 
 
 def _norm(D):
-    # row norms of a thin (n, k) array: einsum, ~4x faster than sum(D**2)
-    return np.sqrt(np.einsum("ij,ij->i", D, D))
+    # row norms of a thin (n, k) array: ~4x faster than sum(D**2, axis=-1)
+    return np.sqrt(row_dots(D))
 
 
 def _flag(total_z, residual_z, isolation_z, threshold):
