@@ -94,6 +94,18 @@ def block_project(x, keep=None, *, W, columns, norms):
     return out.reshape(*shape, -1)
 
 
+def block_reduction_projections(x, keep=None, *, V, centre, columns):
+    """``[x V^T, x . centre, x . 1, x . x]`` per pixel; NaN rows where masked."""
+    shape = x.shape[:-1]
+    flat = x.reshape(-1, x.shape[-1])
+    m = None if keep is None else keep.ravel()
+    out = np.full((flat.shape[0], V.shape[0] + 3), np.nan)
+    if m is None or m.any():
+        rows = slice(None) if m is None else m
+        out[rows] = _ab.reduction_projections(flat, V, centre, columns=columns, rows=m)
+    return out.reshape(*shape, -1)
+
+
 def gather(arr):
     """A small dask array as numpy, each block sent straight to this process.
 

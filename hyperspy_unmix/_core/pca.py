@@ -199,9 +199,12 @@ class CovariancePCA:
         Seed of the randomised solver (unused by the exact ones).
     keep_projections : bool
         ``fit_transform`` also keeps, per row, ``[x V^T, x . centre_, x . 1,
-        x . x]`` (float64, exact products) in ``projections_``: in the same
-        pass as the scores, what the outlier screening and the abundances of
-        endmembers in the subspace need, so they read the data no more.
+        x . x]`` (float64; from float32 products where those keep the
+        residual to 2e-5, see
+        :func:`~hyperspy_unmix._core.abundances.reduction_projections`) in
+        ``projections_``: in the same pass as the scores, what the outlier
+        screening and the abundances of endmembers in the subspace need, so
+        they read the data no more.
 
     Attributes
     ----------
@@ -539,11 +542,13 @@ class CovariancePCA:
         return self.projections_[:, : V.shape[0]] - self.centre_ @ V.T
 
     def project(self, X):
-        """``[x V^T, x . centre_, x . 1, x . x]`` of every row (float64)."""
-        from hyperspy_unmix._core.abundances import projections
+        """``[x V^T, x . centre_, x . 1, x . x]`` of every row (float64).
 
-        V, c = self.components_, self.centre_
-        W = np.vstack([V, c, np.ones_like(c)])
+        See :func:`~hyperspy_unmix._core.abundances.reduction_projections`
+        for their precision (float32 data: one float32 sweep, errors
+        relative to the centred spectra).
+        """
+        from hyperspy_unmix._core.abundances import reduction_projections
+
         with self._blas():
-            P, xx = projections(np.asarray(X), W, norms=True)
-        return np.column_stack([P, xx])
+            return reduction_projections(np.asarray(X), self.components_, self.centre_)

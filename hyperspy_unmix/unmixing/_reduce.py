@@ -315,16 +315,20 @@ def reduce_lazy(
     V, centre = pca.components_, pca.centre_
     # the in-memory layout [x V^T, x . c, x . 1, x . x]: the abundances of
     # denoised endmembers and the outlier screening need no pass of their own
-    W = np.vstack([V, centre, np.ones_like(centre)]) if keep_proj else V
-    proj = blockwise.nav_blockwise(
-        blockwise.block_project,
-        flat,
-        keep,
-        W.shape[0] + keep_proj,
-        W=W,
-        columns=cols,
-        norms=keep_proj,
-    )
+    if keep_proj:
+        proj = blockwise.nav_blockwise(
+            blockwise.block_reduction_projections,
+            flat,
+            keep,
+            k + 3,
+            V=V,
+            centre=centre,
+            columns=cols,
+        )
+    else:
+        proj = blockwise.nav_blockwise(
+            blockwise.block_project, flat, keep, k, W=V, columns=cols, norms=False
+        )
     with progress():
         if keep_proj:
             (proj,) = dask.persist(proj)

@@ -210,3 +210,124 @@ def test_row_selection_without_copy(mixed):
     A2, res2 = unmix(X[keep], E, "fcls")
     np.testing.assert_allclose(A, A2, atol=1e-12)
     np.testing.assert_allclose(res, res2, rtol=1e-10)
+
+
+# -- the reduction's projections ----------------------------------------------
+def _brute_projections(X, V, centre):
+    """``[x V^T, x . c, x . 1, x . x]`` in float64, and the squared distance
+    of each row to the affine subspace (what residuals are made of)."""
+    X = X.astype(np.float64)
+    P = np.column_stack([X @ V.T, X @ centre, X.sum(1), (X**2).sum(1)])
+    Xc = X - centre
+    return P, (Xc**2).sum(1) - ((Xc @ V.T) ** 2).sum(1)
+
+
+def _subspace_distance(P, V, centre):
+    k = V.shape[0]
+    s = P[:, :k] - centre @ V.T
+    return P[:, k + 2] - 2 * P[:, k] + centre @ centre - (s**2).sum(1)
+
+
+def _principal(X, k):
+    X = X.astype(np.float64)
+    centre = X.mean(0)
+    return np.linalg.svd(X - centre, full_matrices=False)[2][:k], centre
+
+
+@pytest.fixture(scope="module")
+def noisy_counts():
+    """A noisy EELS-like map on a large background (float32 counts)."""
+    import hyperspy_unmix as hu
+
+    s, _ = hu.data.spectrum_image(
+        (40, 40), 1024, 4, dose=3e3, random_state=5, dtype="float32"
+    )
+    # plus a flat background of 500 counts per channel
+    return s.data.reshape(-1, 1024) + np.float32(500)
+
+
+def test_reduction_projections_float64_data_are_exact(noisy_counts):
+    from hyperspy_unmix._core.abundances import reduction_projections
+
+    X = noisy_counts.astype(np.float64)
+    V, c = _principal(X, 3)
+    P = reduction_projections(X, V, c)
+    ref, dist = _brute_projections(X, V, c)
+    np.testing.assert_allclose(P, ref, rtol=1e-12)
+    np.testing.assert_allclose(_subspace_distance(P, V, c), dist, rtol=1e-9)
+
+
+def test_reduction_projections_float32_keep_the_residual(noisy_counts):
+    # the background puts |x|^2 ~100x above |x - c|^2: uncentred float32
+    # products would err by ~1e-5 |x|^2, far more than the residual's 2e-5
+    from hyperspy_unmix._core import abundances as ab
+
+    X = noisy_counts
+    V, c = _principal(X, 3)
+    P = ab.reduction_projections(X, V, c)
+    ref, dist = _brute_projections(X, V, c)
+    Xc = X.astype(np.float64) - c
+    norm = np.sqrt((Xc**2).sum(1))
+    assert np.median((X.astype(np.float64) ** 2).sum(1) / norm**2) > 50
+    # rows kept in float32 here (noise dominates the centred spectra)
+    assert np.mean(norm**2 / dist <= ab._F32_MAX_RATIO) > 0.9
+    np.testing.assert_allclose(_subspace_distance(P, V, c), dist, rtol=2e-5)
+    # scores to float32 rounding of the centred spectra; totals relative
+    assert np.max(np.abs(P[:, :3] - ref[:, :3]) / norm[:, None]) < 2e-6
+    np.testing.assert_allclose(P[:, 4], ref[:, 4], rtol=1e-6)
+
+
+def test_reduction_projections_exact_where_float32_is_not_enough():
+    # noiseless mixtures: the residual is rounding, far below float32's
+    # error on |x - c|^2: every row is redone in float64
+    from hyperspy_unmix._core.abundances import reduction_projections
+
+    rng = np.random.default_rng(3)
+    E = rng.random((3, 200)) * 1e3 + 500
+    X = (rng.dirichlet(np.ones(3), 300) @ E).astype(np.float32)
+    X[7] += 40 * rng.standard_normal(200).astype(np.float32)  # one noisy row
+    V, c = _principal(X, 2)
+    P = reduction_projections(X, V, c)
+    ref, dist = _brute_projections(X, V, c)
+    got = _subspace_distance(P, V, c)
+    xx = ref[:, -1]
+    np.testing.assert_allclose(got, dist, rtol=2e-5, atol=1e-13 * xx.max())
+
+
+@pytest.mark.parametrize("scale", [1e30, 1e-30, 1e-20])
+def test_reduction_projections_at_the_ends_of_float32(noisy_counts, scale):
+    # squares overflow float32 past ~1e19 and lose digits below ~1e-19:
+    # those rows in float64, quietly
+    import warnings
+
+    from hyperspy_unmix._core.abundances import reduction_projections
+
+    X = (noisy_counts[:200] * np.float32(scale)).astype(np.float32)
+    V, c = _principal(X, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        P = reduction_projections(X, V, c)
+    ref, dist = _brute_projections(X, V, c)
+    np.testing.assert_allclose(_subspace_distance(P, V, c), dist, rtol=2e-5)
+    np.testing.assert_allclose(P[:, 3:], ref[:, 3:], rtol=1e-6)
+
+
+def test_reduction_projections_rows_columns_and_integers(noisy_counts):
+    from hyperspy_unmix._core.abundances import reduction_projections
+
+    X = np.clip(np.round(noisy_counts[:500] / 40), 0, 255).astype(np.uint8)
+    cols = np.arange(3, 1000, 2)
+    rows = np.zeros(len(X), bool)
+    rows[::3] = True
+    V, c = _principal(X[:, cols], 3)
+    whole = reduction_projections(X[:, cols].astype(np.float32), V, c)
+    # integers convert exactly: the same numbers as float32 data
+    np.testing.assert_array_equal(
+        reduction_projections(X, V, c, columns=cols, rows=rows, block_rows=17),
+        whole[rows],
+    )
+    bad = noisy_counts[:50].copy()
+    bad[4, 9] = np.nan
+    Vb, cb = _principal(noisy_counts[:50], 3)
+    P = reduction_projections(bad, Vb, cb)
+    assert np.isnan(P[4]).any() and np.isfinite(np.delete(P, 4, axis=0)).all()
