@@ -212,19 +212,20 @@ def test_bad_input(kwargs, error, match):
         screen_outliers(**args)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("band", [1 << 16, 7])
-def test_neighbour_median_equals_numpy(band, monkeypatch):
+def test_neighbour_median_equals_numpy(band, dtype, monkeypatch):
     # the sorting network (in bands of rows on large maps) against
     # np.nanmedian of the stacked neighbours: missing neighbours (NaN, off
-    # the map) ignored, NaN where a pixel has none
+    # the map) ignored, NaN where a pixel has none; in the map's own dtype
     import warnings
 
     from hyperspy_unmix._core import outliers
 
-    monkeypatch.setattr(outliers, "_BAND_PIXELS", band)
+    monkeypatch.setattr(outliers, "_BAND_BYTES", band * np.dtype(dtype).itemsize)
     rng = np.random.default_rng(0)
     for shape in [(1,), (2,), (50,), (1, 9), (6, 5), (40, 33), (3, 4, 5), (9, 2, 3)]:
-        f = rng.standard_normal(shape)
+        f = rng.standard_normal(shape).astype(dtype)
         f[rng.random(shape) < 0.3] = np.nan
         stack = np.stack(
             [outliers._shifted(f, o) for o in outliers._neighbour_offsets(f.ndim)]
@@ -232,4 +233,58 @@ def test_neighbour_median_equals_numpy(band, monkeypatch):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             ref = np.nanmedian(stack, axis=0)
-        np.testing.assert_array_equal(outliers._neighbour_median(f), ref)
+        got = outliers._neighbour_median(f)
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, ref)
+
+
+def _reference_z(scores, sq, totals, nav_shape, keep):
+    """The z-scores of the module docstring, pixel by pixel in float64."""
+    n = scores.shape[0]
+    coords = np.array(np.unravel_index(np.arange(n), nav_shape)).T
+    offsets = [o for o in np.ndindex(*(3,) * len(nav_shape)) if any(v != 1 for v in o)]
+    t = np.where(keep, totals, np.nan)
+    f = np.log(t + 1e-3 * np.nanmedian(t))
+    r = np.where(keep, np.sqrt(np.maximum(sq, 0)), np.nan)
+    S = np.where(keep[:, None], scores, np.nan)
+    typical = np.nanmedian(np.sqrt((S**2).sum(1) + np.maximum(sq, 0)))
+    c = np.full((3, n), np.nan)
+    m = np.zeros(n)
+    for p in range(n):
+        nb = []
+        for o in offsets:
+            q = coords[p] + np.array(o) - 1
+            if np.all(q >= 0) and np.all(q < nav_shape):
+                i = np.ravel_multi_index(tuple(q), nav_shape)
+                if keep[i]:
+                    nb.append(i)
+        m[p] = len(nb)
+        if keep[p] and nb:
+            c[0, p] = f[p] - np.median(f[nb])
+            c[1, p] = r[p] - np.median(r[nb])
+            c[2, p] = np.linalg.norm(S[p] - np.median(S[nb], axis=0))
+    out = []
+    for cc, floor in zip(c, (0.03, 0.03 * typical, 0.03 * typical)):
+        med = np.nanmedian(cc)
+        scale = max(1.4826 * np.nanmedian(np.abs(cc - med)), floor)
+        out.append((cc - med) / scale * np.sqrt(np.maximum(m, 1) / len(offsets)))
+    return out
+
+
+@pytest.mark.parametrize("nav_shape", [(23, 19), (41,), (6, 5, 4)])
+def test_z_scores_against_a_per_pixel_reference(nav_shape):
+    # float32 neighbour medians, boolean neighbour counts and the threaded
+    # robust scales against float64 NumPy per pixel: z within 1e-4
+    rng = np.random.default_rng(3)
+    n = int(np.prod(nav_shape))
+    scores = rng.normal(size=(n, 3)) * [5.0, 2.0, 1.0]
+    scores[:, 0] += np.linspace(0, 30, n)  # a ramp, as thickness gives
+    sq = rng.chisquare(200, n) * 1e-2
+    totals = rng.normal(5e4, 300, n)
+    keep = rng.random(n) > 0.1
+    res = screen_outliers(scores, sq, totals, nav_shape, keep=keep)
+    ref = _reference_z(scores, sq, totals, nav_shape, keep)
+    assert not res.mask.any()
+    for got, want in zip((res.total_z, res.residual_z, res.isolation_z), ref):
+        np.testing.assert_allclose(got[keep], want[keep], rtol=0, atol=1e-4)
+        assert np.isnan(got[~keep]).all()
