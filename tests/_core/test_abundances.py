@@ -277,11 +277,17 @@ def test_reduction_projections_float32_keep_the_residual(noisy_counts):
     np.testing.assert_allclose(P[:, 4], ref[:, 4], rtol=1e-6)
 
 
-def test_reduction_projections_exact_where_float32_is_not_enough():
+@pytest.mark.parametrize("probe", [True, False])
+def test_reduction_projections_exact_where_float32_is_not_enough(probe, monkeypatch):
     # noiseless mixtures: the residual is rounding, far below float32's
-    # error on |x - c|^2: every row is redone in float64
-    from hyperspy_unmix._core.abundances import reduction_projections
+    # error on |x - c|^2. The probe of every 128th row sends the whole call
+    # to the float64 products (the same numbers as ``projections``); made to
+    # take the float32 sweep anyway, every such row is redone in float64
+    from hyperspy_unmix._core import abundances as ab
+    from hyperspy_unmix._core.abundances import projections, reduction_projections
 
+    if not probe:
+        monkeypatch.setattr(ab, "_F32_MIN_KEPT", 0.0)
     rng = np.random.default_rng(3)
     E = rng.random((3, 200)) * 1e3 + 500
     X = (rng.dirichlet(np.ones(3), 300) @ E).astype(np.float32)
@@ -292,6 +298,11 @@ def test_reduction_projections_exact_where_float32_is_not_enough():
     got = _subspace_distance(P, V, c)
     xx = ref[:, -1]
     np.testing.assert_allclose(got, dist, rtol=2e-5, atol=1e-13 * xx.max())
+    W = np.vstack([V, c, np.ones_like(c)])
+    exact = np.column_stack(projections(X, W, norms=True))
+    same = np.all(P == exact, axis=1)
+    assert same[np.arange(len(X)) != 7].all()  # probed or redone: float64
+    assert same[7] or not probe
 
 
 @pytest.mark.parametrize("scale", [1e30, 1e-30, 1e-20])
