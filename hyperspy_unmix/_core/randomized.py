@@ -55,6 +55,19 @@ ABS_ANGLE = 0.005
 SAMPLE_STEP = 16
 SAMPLE_ROWS_PER_COLUMN = 4
 SAMPLE_BYTES = 64 << 20
+# Later Krylov blocks of the adaptive solver, when every requested direction
+# stands far above the noise (its expected angle to the noise-free subspace,
+# ``_noise_angles``, at most NARROW_MAX_NOISE rad): M applied to the top
+# k + 3 directions of the current estimate only (rounded up to a multiple of
+# 8 columns, OpenBLAS's float32 GEMM panels), since the directions still
+# converging are the leading ones, and a thin block costs less (one thread,
+# 8192 x 2048 rows: 8 columns 13.5 ms a pass against 22-24 ms for 15 plus
+# the sums). Near the noise (angles 0.3-1.6 rad on noisy maps) narrow blocks
+# took up to the maximum of passes and moved the abundance RMSE of
+# benchmarks/accuracy_solvers.py by up to 4.6 %: there the whole last block.
+LATER_OVERSAMPLES = 3
+NARROW_MAX_NOISE = 0.15
+WIDTH_MULTIPLE = 8
 
 # Rows per block of a pass: about 4 MiB of work-dtype buffer, at least 512
 # rows so that a GEMM call is not overhead-bound. Measured here (3 passes,
@@ -180,7 +193,7 @@ def block_rows(n_channels: int, work_itemsize: int = 4) -> int:
 
 
 # -- the pass kernel (shared by memory and dask) ----------------------------
-def pass_block(x, Q, shift, buf=None, sumsq=False, direct=False):
+def pass_block(x, Q, shift, buf=None, sumsq=False, direct=False, sums=True):
     """Sums of one block of rows for one application of ``M``.
 
     Parameters
@@ -202,6 +215,11 @@ def pass_block(x, Q, shift, buf=None, sumsq=False, direct=False):
         shifted copy (~40 % of a pass). For data whose spread is not tiny
         against their mean (the caller checks), the float32 rounding this
         adds stays far below the data's noise.
+    sums : bool
+        Also sum the rows of ``Xs`` (a column of ones in the second GEMM).
+        Once the centre is the rows' mean it is known, so later passes
+        leave them out (``[:C, w]`` stays 0) and their GEMMs keep a whole
+        number of 8 columns.
 
     Returns
     -------
@@ -217,13 +235,15 @@ def pass_block(x, Q, shift, buf=None, sumsq=False, direct=False):
     if m == 0:
         return out
     wd = Q.dtype
+    ws = w + 1 if sums else w
     if direct and x.dtype == wd:
-        Y = np.empty((m, w + 1), wd)
+        Y = np.empty((m, ws), wd)
         np.matmul(x, Q, out=Y[:, :w])
         Y[:, :w] -= shift @ Q
-        Y[:, w] = 1.0
-        out[:C] = x.T @ Y
-        out[:C] -= np.outer(shift, Y.sum(axis=0, dtype=np.float64))
+        if sums:
+            Y[:, w] = 1.0
+        out[:C, :ws] = x.T @ Y
+        out[:C, :ws] -= np.outer(shift, Y.sum(axis=0, dtype=np.float64))
         if sumsq:
             # sum |x - s|^2 = sum |x|^2 - 2 s.t - m |s|^2 with t = sum (x - s):
             # the cancellation costs (|s|^2 / spread) float32 rounding units,
@@ -235,10 +255,11 @@ def pass_block(x, Q, shift, buf=None, sumsq=False, direct=False):
     b = np.empty((m, C), wd) if buf is None else buf[:m]
     # conversion of integers and the shift in one sweep (no float copy of x)
     np.subtract(x, shift, out=b, casting="unsafe")
-    Y = np.empty((m, w + 1), wd)
+    Y = np.empty((m, ws), wd)
     Y[:, :w] = b @ Q
-    Y[:, w] = 1.0  # the column sums ride along in the second GEMM
-    out[:C] = b.T @ Y
+    if sums:
+        Y[:, w] = 1.0  # the column sums ride along in the second GEMM
+    out[:C, :ws] = b.T @ Y
     if sumsq:
         # per-row float32 sums (short), added in float64
         out[C, 1] = row_dots(b).sum(dtype=np.float64)
@@ -276,13 +297,17 @@ def _sign_rows(comps):
     return comps * signs[:, None]
 
 
-def _extract(K, MK, k, n, wd):
+def _extract(K, MK, k, n, wd, lead=0):
     """Top ``k`` eigenpairs of ``M`` from a basis ``K`` and ``M K`` (Nystrom).
 
     ``(MK)(K^T M K)^+ (MK)^T`` is the projection of the data onto the range of
     ``Xc K`` (Halko's ``B^T B``); eigenvalues of ``K^T M K`` below the GEMMs'
     rounding level are dropped so noise is not amplified. If fewer than ``k``
     remain (data of rank < k), the Rayleigh-Ritz vectors are used instead.
+
+    With ``lead > 0`` also returns the top ``lead`` of those directions as
+    the columns of a ``(C, lead)`` array (``M`` times vectors of the range
+    of ``K``: the leading part of the next Krylov block).
     """
     T = K.T @ MK
     T = (T + T.T) / 2
@@ -296,8 +321,12 @@ def _extract(K, MK, k, n, wd):
         F = (MK @ W[:, good]) / np.sqrt(lam[good])
         U, sig, _ = np.linalg.svd(F, full_matrices=False)
         comps, ev = U[:, :k].T, sig**2
+        top = U[:, :lead]
     else:
         comps, ev = (K @ W[:, :k]).T, np.maximum(lam, 0.0)
+        top = MK @ W[:, :lead]
+    if lead:
+        return _sign_rows(comps), ev, top
     return _sign_rows(comps), ev
 
 
@@ -413,6 +442,7 @@ def _iterate(
     """
     wd = state["wd"]
     w = min(k + n_oversamples, C)
+    w_later = later_width(k, w)
     pmax = MAX_POWER_ITER if n_power_iter is None else n_power_iter
     if start is None:
         Q, prev = _orth(rng.standard_normal((C, w)), []), None
@@ -426,8 +456,11 @@ def _iterate(
     for it in range(pmax + 1):
         MK.append(apply_M(Q))
         basis = np.hstack(K[: len(MK)])
+        top = None
         if n_power_iter is None:
-            comps, ev = _extract(basis, np.hstack(MK), k, n, wd)
+            lead = w_later if method == "krylov" else 0
+            comps, ev, *top = _extract(basis, np.hstack(MK), k, n, wd, lead)
+            noise = _noise_angles(ev, state["trace"], n, C, k)
             if prev is not None:
                 # per leading subspace: change since the last estimate times
                 # the contraction per pass, against the noise's own angle
@@ -436,7 +469,6 @@ def _iterate(
                     rate = _first_rates(ev, state["trace"], n, C, k)
                 else:
                     rate = np.minimum(1.0, delta / np.maximum(delta_prev, 1e-300))
-                noise = _noise_angles(ev, state["trace"], n, C, k)
                 if np.all(delta * rate <= _allowed(noise, tol)):
                     return comps, ev[:k], it + 1
                 delta_prev = delta
@@ -447,13 +479,23 @@ def _iterate(
             room = C - basis.shape[1]
             if room <= 0:
                 break
-            Q = _orth(MK[-1], K)[:, :room].astype(wd).astype(np.float64)
+            # adaptive: M times the leading directions only (see
+            # ``LATER_OVERSAMPLES``); else the whole last block
+            narrow = bool(top) and noise.max() <= NARROW_MAX_NOISE
+            new = top[0] if narrow else MK[-1]
+            Q = _orth(new, K)[:, :room].astype(wd).astype(np.float64)
             K.append(Q)
         else:
             Q = _orth(MK[-1], []).astype(wd).astype(np.float64)
             K, MK = [Q], []
     comps, ev = _extract(np.hstack(K[: len(MK)]), np.hstack(MK), k, n, wd)
     return comps, ev[:k], it + 1
+
+
+def later_width(k: int, w: int) -> int:
+    """Columns of the adaptive solver's Krylov blocks after the first."""
+    m = WIDTH_MULTIPLE
+    return min(-(-(k + LATER_OVERSAMPLES) // m) * m, w)
 
 
 def _check_solver_args(k, C, n, n_oversamples, n_power_iter, method, tol):
@@ -543,6 +585,11 @@ def randomized_subspace(
         Number of principal directions, ``1 <= k <= min(C, n - 1)``.
     n_oversamples : int
         Extra sketch columns: the block width is ``w = k + n_oversamples``.
+        With adaptive passes, when every direction stands far above the
+        noise (``NARROW_MAX_NOISE``), the Krylov blocks after the first hold
+        ``M`` applied to the top ``k + LATER_OVERSAMPLES`` directions of the
+        current estimate only (rounded up to a multiple of 8, at most
+        ``w``): the leading directions are the ones still converging.
     n_power_iter : None or int
         Power iterations ``p``; the data are read ``p + 1`` times (each pass
         applies ``Xc^T Xc`` to a ``(C, w)`` block, fused per block of rows).
@@ -649,7 +696,13 @@ def randomized_subspace(
                 b = min(a + R, hi)
                 xb = X[a:b] if rows is None else X[rows[a:b]]
                 acc += pass_block(
-                    tf(xb), Qw, s32, buf, sumsq=first, direct=state["direct"]
+                    tf(xb),
+                    Qw,
+                    s32,
+                    buf,
+                    sumsq=first,
+                    direct=state["direct"],
+                    sums=state["sums"],
                 )
             return acc
 
@@ -677,7 +730,16 @@ def randomized_subspace(
 
 def _new_state(shift, centre, wd):
     """What the passes of one solve share (the first pass fills it in)."""
-    return {"shift": shift, "centre": centre, "wd": wd, "trace": None, "direct": False}
+    # ``sums``: measure the rows' sums in the passes (until the centre is
+    # known to be their mean)
+    return {
+        "shift": shift,
+        "centre": centre,
+        "wd": wd,
+        "trace": None,
+        "direct": False,
+        "sums": True,
+    }
 
 
 def _finish_pass(acc, Qw, s, state):
@@ -685,10 +747,14 @@ def _finish_pass(acc, Qw, s, state):
     C = acc.shape[0] - 1
     w = Qw.shape[1]
     S, t, n = acc[:C, :w], acc[:C, w], acc[C, 0]
+    if not state["sums"]:
+        # the centre is the rows' mean: their sums are known
+        t = n * (state["centre"] - s)
     if not (np.all(np.isfinite(S)) and np.all(np.isfinite(t))):
         raise NonFiniteDataError("the data contain NaN or infinite values")
     if state["centre"] is None:
         state["centre"] = s + t / n
+        state["sums"] = False
     if state["trace"] is None:
         d = state["centre"] - s
         state["trace"] = acc[C, 1] - 2 * d @ t + n * d @ d
@@ -784,14 +850,14 @@ def _scratch(rows, C, dtype):
     return buf
 
 
-def block_pass(x, keep=None, *, Q, shift, sumsq=False, direct=False):
+def block_pass(x, keep=None, *, Q, shift, sumsq=False, direct=False, sums=True):
     """:func:`pass_block` of one navigation block of a dask array.
 
     Parameters
     ----------
     x : ndarray of shape (*block_navigation_shape, C)
     keep : None or ndarray of bool of shape block_navigation_shape
-    Q, shift, sumsq, direct : as in :func:`pass_block`
+    Q, shift, sumsq, direct, sums : as in :func:`pass_block`
 
     Returns
     -------
@@ -806,12 +872,12 @@ def block_pass(x, keep=None, *, Q, shift, sumsq=False, direct=False):
     out = 0
     for a in range(0, max(flat.shape[0], 1), R):
         out = out + pass_block(
-            flat[a : a + R], Q, shift, buf, sumsq=sumsq, direct=direct
+            flat[a : a + R], Q, shift, buf, sumsq=sumsq, direct=direct, sums=sums
         )
     return out.reshape((1,) * nd + out.shape)
 
 
-def _lazy_pass(data, keep, Q, shift, sumsq, direct=False):
+def _lazy_pass(data, keep, Q, shift, sumsq, direct=False, sums=True):
     """One pass: :func:`block_pass` per navigation block, then a tree sum."""
     import dask.array as da
 
@@ -819,6 +885,7 @@ def _lazy_pass(data, keep, Q, shift, sumsq, direct=False):
     nav = tuple(range(nd))
     C, w = Q.shape
     kwargs = {"Q": Q, "shift": shift, "sumsq": sumsq, "direct": direct}
+    kwargs["sums"] = sums
     args = [data, (*nav, nd)]
     if keep is not None:
         args += [keep, nav]
@@ -941,7 +1008,9 @@ def lazy_randomized_subspace(
         s32 = state["shift"].astype(wd)
         Qw = Q.astype(wd)
         first = state["trace"] is None
-        acc = _lazy_pass(data, keep_da, Qw, s32, first, state["direct"]).compute()
+        acc = _lazy_pass(
+            data, keep_da, Qw, s32, first, state["direct"], state["sums"]
+        ).compute()
         return _finish_pass(acc, Qw, s32.astype(np.float64), state)
 
     comps, ev, passes = _iterate(
@@ -1033,6 +1102,8 @@ def solver_costs(
     one_pass = slow * 4 * n * C * w / PASS_RATE
     cost = {
         "covariance": slow * n * C * C / COV_RATE + _eigh_seconds(C) + read,
+        # every pass at the full width: the narrower later blocks
+        # (``NARROW_MAX_NOISE``) depend on the noise, unknown here
         "randomized": n_passes * (one_pass + read + PASS_OVERHEAD_S)
         # in memory the start block costs two passes over a sample
         + (0.0 if lazy else SAMPLE_PASS_SHARE * one_pass),

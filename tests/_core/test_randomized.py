@@ -151,7 +151,11 @@ def test_rows_and_centre():
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int32, np.float64])
 def test_dtypes_match_the_float_data(dtype):
     rng = np.random.default_rng(5)
+    # two directions above the noise: a direction inside it (a 4 % gap to the
+    # next) is only fixed to the stop's tolerance, and float32 rounding moves
+    # it by more than 1e-5 however the passes go
     lam_map = 3 + 2 * np.outer(rng.random(1500), np.hanning(60)) + rng.random(60)
+    lam_map += np.outer(rng.random(1500), np.linspace(0, 2, 60))
     counts = rng.poisson(lam_map * 20).clip(0, 255)
     X = counts.astype(dtype)
     fit = randomized_subspace(X, 2, random_state=0)
@@ -356,3 +360,52 @@ def test_direct_pass_equals_the_shifted_copy(offset):
         got[:90], ref[:90], rtol=1e-3, atol=1e-3 * abs(ref).max()
     )
     assert got[90, 0] == ref[90, 0] == 700
+
+
+@pytest.mark.parametrize("direct", [False, True])
+def test_later_passes_leave_the_sums_out(direct):
+    # once the centre is the rows' mean their sums are known: ``sums=False``
+    # gives the same products with a GEMM column fewer and [:C, w] zero
+    from hyperspy_unmix._core.randomized import pass_block
+
+    rng = np.random.default_rng(2)
+    x = (2.0 + rng.random((300, 40))).astype(np.float32)
+    Q = rng.standard_normal((40, 8)).astype(np.float32)
+    shift = x.mean(axis=0).astype(np.float32)
+    ref = pass_block(x, Q, shift, direct=direct)
+    got = pass_block(x, Q, shift, direct=direct, sums=False)
+    np.testing.assert_array_equal(got[:40, :8], ref[:40, :8])
+    assert not got[:40, 8].any() and ref[:40, 8].any()
+    assert got[40, 0] == ref[40, 0] == 300
+
+
+@pytest.mark.parametrize("q, dose, narrow", [(4, 2e5, True), (6, 3e3, False)])
+def test_later_blocks_narrow_only_far_above_the_noise(q, dose, narrow, monkeypatch):
+    # far above the noise (expected angles to the noise-free subspace all
+    # below NARROW_MAX_NOISE) the blocks after the first apply M to the top
+    # k + 3 directions only (8 columns, no sums); where a direction is near
+    # the noise, the whole last block, as the full block Krylov does
+    from hyperspy_unmix._core import randomized as R
+
+    s, _ = spectrum_image((64, 64), 1024, q, dose=dose, random_state=0)
+    X = s.data.reshape(-1, 1024).astype(np.float32)
+    widths = []
+    real = R.pass_block
+
+    def spy(x, Q, *args, **kwargs):
+        widths.append((Q.shape[1], kwargs.get("sums", True)))
+        return real(x, Q, *args, **kwargs)
+
+    monkeypatch.setattr(R, "pass_block", spy)
+    # a Gaussian start: no passes over a sample among the recorded ones
+    fit = randomized_subspace(X, q - 1, random_state=0, start="gaussian")
+    monkeypatch.setattr(R, "pass_block", real)
+    w = q - 1 + 10
+    per_pass = list(dict.fromkeys(widths))  # blocks of one pass share a width
+    assert fit.n_passes >= 2
+    assert per_pass[0] == (w, True)
+    assert all(not sums for _, sums in per_pass[1:])
+    assert {v for v, _ in per_pass[1:]} == ({8} if narrow else {w})
+    if narrow:  # and as close to the exact subspace as the stop asks
+        V, _ = exact_subspace(X, q - 1)
+        assert max_angle(fit.components.T, V) < R.ABS_ANGLE
