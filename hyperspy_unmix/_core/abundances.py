@@ -63,6 +63,21 @@ def _block_rows(width):
     return max(16, _BLOCK_BYTES // (8 * max(int(width), 1)))
 
 
+def _row_blocks(X, lo, hi, block_rows, rows, columns):
+    """``(at, block)`` over rows ``lo:hi`` of ``X``: the used ``rows`` (a bool
+    mask, or all) and ``columns`` of each, ``at`` its first output row."""
+    at = lo if rows is None else int(np.count_nonzero(rows[:lo]))
+    for start in range(lo, hi, block_rows):
+        stop = min(start + block_rows, hi)
+        xb = X[start:stop]
+        if rows is not None:
+            xb = xb[rows[start:stop]]
+        if columns is not None:
+            xb = xb[:, columns]
+        yield at, xb
+        at += xb.shape[0]
+
+
 def projections(X, E, block_rows=None, columns=None, norms=True, rows=None):
     """``c = X E^T`` and ``x.x`` in float64, a block of pixels at a time.
 
@@ -102,21 +117,13 @@ def projections(X, E, block_rows=None, columns=None, norms=True, rows=None):
     def part(lo, hi):
         # each thread its own small buffer (1 MiB: cheap to touch afresh)
         buf = np.empty((min(block_rows, max(hi - lo, 1)), width))
-        at = lo if rows is None else int(np.count_nonzero(rows[:lo]))
-        for start in range(lo, hi, block_rows):
-            stop = min(start + block_rows, hi)
-            xb = X[start:stop]
-            if rows is not None:
-                xb = xb[rows[start:stop]]
-            if columns is not None:
-                xb = xb[:, columns]
+        for at, xb in _row_blocks(X, lo, hi, block_rows, rows, columns):
             m = xb.shape[0]
             b = buf[:m]
             np.copyto(b, xb, casting="unsafe")
             np.matmul(b, ET, out=c[at : at + m])
             if norms:
                 xx[at : at + m] = row_dots(b)
-            at += m
 
     with single_blas_thread() as workers:
         map_ranges(part, row_ranges(n, block_rows, workers))
@@ -190,14 +197,7 @@ def reduction_projections(X, V, centre, columns=None, rows=None, block_rows=None
 
     def part(lo, hi):
         buf = np.empty((min(block_rows, max(hi - lo, 1)), width), np.float32)
-        at = lo if rows is None else int(np.count_nonzero(rows[:lo]))
-        for start in range(lo, hi, block_rows):
-            stop = min(start + block_rows, hi)
-            xb = X[start:stop]
-            if rows is not None:
-                xb = xb[rows[start:stop]]
-            if columns is not None:
-                xb = xb[:, columns]
+        for at, xb in _row_blocks(X, lo, hi, block_rows, rows, columns):
             m = xb.shape[0]
             d = buf[:m]
             o = out[at : at + m]
@@ -222,7 +222,6 @@ def reduction_projections(X, V, centre, columns=None, rows=None, block_rows=None
                 x64 = xb[redo].astype(np.float64)
                 o[redo, : k + 2] = x64 @ W64.T
                 o[redo, k + 2] = row_dots(x64)
-            at += m
 
     with single_blas_thread() as workers:
         map_ranges(part, row_ranges(n, block_rows, workers))
