@@ -342,3 +342,22 @@ def test_reduction_projections_rows_columns_and_integers(noisy_counts):
     Vb, cb = _principal(noisy_counts[:50], 3)
     P = reduction_projections(bad, Vb, cb)
     assert np.isnan(P[4]).any() and np.isfinite(np.delete(P, 4, axis=0)).all()
+
+
+def test_float32_probe_spreads_over_the_rows():
+    # one image column (every 128th row of a 128-pixel-wide map) needs the
+    # float64 products, the rest do not: a strided probe would see only that
+    # column and send the whole map to float64
+    from hyperspy_unmix._core import abundances as ab
+
+    rng = np.random.default_rng(4)
+    E = rng.random((3, 300)) * 100 + 50
+    X = rng.dirichlet(np.ones(3), 128 * 64) @ E
+    noisy = np.arange(len(X)) % 128 != 0
+    X[noisy] += 20 * rng.standard_normal((noisy.sum(), 300))
+    X = X.astype(np.float32)
+    V, c = _principal(X, 2)
+    assert ab._float32_pays(X, V, c, None, None)
+    assert not ab._float32_pays(X[~noisy], V, c, None, None)
+    # and among the used rows of a mask
+    assert not ab._float32_pays(X, V, c, None, ~noisy)
