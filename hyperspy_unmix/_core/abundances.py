@@ -157,7 +157,9 @@ def reduction_projections(X, V, centre, columns=None, rows=None, block_rows=None
     counts, noiseless data) and rows that overflow or underflow float32
     are redone in float64 within the block. The denoising of the noisy
     maps this is for keeps most rows in float32 (94 % of a 128 x 128 x
-    2048 map, all of a sliding-FFT stack).
+    2048 map, all of a sliding-FFT stack); where a probe of the rows
+    (:func:`_float32_pays`) finds fewer than ``_F32_MIN_KEPT`` of them, the
+    whole call takes the float64 products instead.
 
     Parameters
     ----------
@@ -217,8 +219,7 @@ def reduction_projections(X, V, centre, columns=None, rows=None, block_rows=None
                 # squared distance to the subspace against |x - centre|^2),
                 # rows that overflow or underflow float32, NaN rows: again
                 # in float64
-                rp = dd - row_dots(sc)
-                redo = ~((rp * _F32_MAX_RATIO >= dd) & (dd >= _F32_TINY))
+                redo = ~_float32_enough(dd, dd - row_dots(sc))
                 redo |= ~np.isfinite(o).all(axis=1)
             if redo.any():
                 x64 = xb[redo].astype(np.float64)
@@ -253,9 +254,14 @@ def _float32_pays(X, V, centre, columns, rows):
     # that follows (its threads are this module's own)
     with np.errstate(over="ignore", invalid="ignore"), single_blas_thread():
         dd = row_dots(d)
-        rp = dd - row_dots(d @ V.T)
-        kept = (rp * _F32_MAX_RATIO >= dd) & (dd >= _F32_TINY)
+        kept = _float32_enough(dd, dd - row_dots(d @ V.T))
     return bool(np.mean(kept) >= _F32_MIN_KEPT)
+
+
+def _float32_enough(dd, rp):
+    """Rows whose float32 sweep keeps the squared residual to 2e-5: from
+    ``|x - centre|^2`` and the squared distance to the subspace."""
+    return (rp * _F32_MAX_RATIO >= dd) & (dd >= _F32_TINY)
 
 
 def _check_gram(G, sum_to_one):

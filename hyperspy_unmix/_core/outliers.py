@@ -118,16 +118,23 @@ def _shifted(a, offset):
     ``out[p] = a[p + offset]`` (first ``len(offset)`` axes).
     """
     out = np.full(a.shape, np.nan, dtype=np.result_type(a.dtype, np.float32))
+    dst, src = _shift_slices(offset, a.shape)
+    out[dst] = a[src]
+    return out
+
+
+def _shift_slices(offset, shape):
+    """``(dst, src)`` index tuples with ``out[dst] = a[src]`` moving ``a`` by
+    ``offset`` (``out[p] = a[p + offset]``), the parts that fall off dropped."""
     src, dst = [], []
-    for o, n in zip(offset, a.shape):
+    for o, n in zip(offset, shape):
         if o >= 0:
             src.append(slice(o, n))
             dst.append(slice(0, n - o))
         else:
             src.append(slice(0, n + o))
             dst.append(slice(-o, n))
-    out[tuple(dst)] = a[tuple(src)]
-    return out
+    return tuple(dst), tuple(src)
 
 
 # Bytes per map of a band of rows in _neighbour_median (64 Ki float64 pixels).
@@ -218,14 +225,19 @@ def _neighbour_medians(maps):
     that releases the GIL, and the maps are independent: split over as many
     threads as BLAS has (the workers are idle meanwhile, lazily as well).
     """
-    out = [None] * len(maps)
+    return _in_threads(lambda f: _neighbour_median(f).reshape(-1), maps)
+
+
+def _in_threads(func, items):
+    """``[func(item) for item in items]``, the items split over the threads."""
+    out = [None] * len(items)
 
     def part(lo, hi):
         for i in range(lo, hi):
-            out[i] = _neighbour_median(maps[i]).reshape(-1)
+            out[i] = func(items[i])
 
     with single_blas_thread() as workers:
-        map_ranges(part, row_ranges(len(maps), 1, workers))
+        map_ranges(part, row_ranges(len(items), 1, workers))
     return out
 
 
@@ -272,16 +284,7 @@ def _robust_zs(pairs):
     the GIL (4.7 million pixels: 0.33 s for four serially, 0.17 s in two
     threads).
     """
-    pairs = list(pairs)
-    out = [None] * len(pairs)
-
-    def part(lo, hi):
-        for i in range(lo, hi):
-            out[i] = _robust_z(*pairs[i])
-
-    with single_blas_thread() as workers:
-        map_ranges(part, row_ranges(len(pairs), 1, workers))
-    return out
+    return _in_threads(lambda pair: _robust_z(*pair), list(pairs))
 
 
 def _usable_neighbours(keep, nav_shape):
@@ -289,11 +292,8 @@ def _usable_neighbours(keep, nav_shape):
     usable = keep.reshape(nav_shape)
     m = np.zeros(nav_shape, dtype=np.int16)
     for offset in _neighbour_offsets(len(nav_shape)):
-        src, dst = [], []
-        for o, n in zip(offset, nav_shape):
-            src.append(slice(o, n) if o >= 0 else slice(0, n + o))
-            dst.append(slice(0, n - o) if o >= 0 else slice(-o, n))
-        m[tuple(dst)] += usable[tuple(src)]
+        dst, src = _shift_slices(offset, nav_shape)
+        m[dst] += usable[src]
     return m.reshape(-1)
 
 
