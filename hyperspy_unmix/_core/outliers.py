@@ -78,8 +78,10 @@ class OutlierScreen:
     mask : ndarray of shape (n,), bool
         True for pixels that are not part of the mixture (never True where
         ``keep`` was False).
-    total_z, residual_z, isolation_z : ndarray of shape (n,), float64
-        The robust z-score of each criterion (NaN where ``keep`` was False).
+    total_z, residual_z, isolation_z : ndarray of shape (n,), float32
+        The robust z-score of each criterion (NaN where ``keep`` was False);
+        float64 for maps whose scores or totals reach 1e18 (float32 could not
+        square them).
     threshold : float
         A pixel is an outlier when ``|total_z|``, ``residual_z`` or
         ``isolation_z`` exceeds it.
@@ -218,14 +220,78 @@ def _neighbour_median(f, halo=(0, 0)):
     return out
 
 
-def _neighbour_medians(maps):
-    """:func:`_neighbour_median` of each map (flattened), the maps in threads.
+class _Local:
+    """The per-pixel values the three contrasts compare, made on demand.
 
-    The sorting network is whole-array ``np.minimum`` / ``np.maximum`` work
-    that releases the GIL, and the maps are independent: split over as many
-    threads as BLAS has (the workers are idle meanwhile, lazily as well).
+    ``f`` (log or plain totals), ``r`` (root residual) and ``S`` (scores) of
+    any pixels, in float64 and NaN where unusable: the screen forms them for
+    a band of rows or a few pixels at a time, never as whole-map copies (on
+    a 4.7 M pixel map each whole float64 temporary is 38 MB of fresh memory,
+    and touching fresh memory dominated the screen's time).
     """
-    return _in_threads(lambda f: _neighbour_median(f).reshape(-1), maps)
+
+    def __init__(self, scores, sq_residual, totals, keep, t_floor):
+        self.scores, self.sq, self.totals, self.keep = scores, sq_residual, totals, keep
+        self.t_floor = t_floor  # None: plain totals
+        # log totals relative to the median total (1000 floors): the
+        # contrasts do not change, and float32 rounds small logs finely
+        # whatever the units (log(1e-26) = -60 would round 6x coarser)
+        self.log_ref = None if t_floor is None else np.log(1e3 * t_floor)
+
+    def __call__(self, idx):
+        blank = np.where(self.keep[idx], 0.0, np.nan)  # adding it blanks them
+        t = self.totals[idx] + blank
+        if self.t_floor is not None:
+            t = np.log(t + self.t_floor) - self.log_ref
+        sq = np.maximum(self.sq[idx], 0.0)
+        S = self.scores[idx] + blank[..., None]
+        return t, np.sqrt(sq) + blank, S, sq
+
+
+def _local_contrasts(local, nav_shape, k, dtype):
+    """Each pixel's three contrasts to its neighbours' medians (3, n) and its
+    distance to the centre, ``sqrt(|s|^2 + sq)`` (n,), in ``dtype``.
+
+    In bands of rows (one row of halo each side) small enough for the
+    caches, the bands in threads: the sorting network is whole-array
+    ``np.minimum`` / ``np.maximum`` work that releases the GIL (the workers
+    are idle meanwhile, lazily as well). The medians are of float32 maps
+    (1.5-2x faster): their rounding, 6e-8 of a value, is < 1e-5 of each
+    criterion's floor (3 % of the map's typical magnitude of what is
+    rounded), so no z-score moves by more than 1e-5; the contrasts are
+    stored in float32 too, which rounds each by 6e-8 of itself. (``dtype``
+    is float64 for maps whose values float32 cannot square.)
+    """
+    rows = nav_shape[0]
+    inner = int(np.prod(nav_shape[1:]))
+    n = rows * inner
+    band = max(1, (_BAND_BYTES // np.dtype(dtype).itemsize) // max(inner, 1))
+    starts = list(range(0, rows, band))
+    out = np.empty((3, n), dtype)
+    mag = np.empty(n, dtype)
+
+    def bands(i0, i1):
+        for a in starts[i0:i1]:
+            b = min(a + band, rows)
+            lo, hi = max(a - 1, 0), min(b + 1, rows)
+            shape = (hi - lo, *nav_shape[1:])
+            own = slice((a - lo) * inner, (b - lo) * inner)
+            f, r, S, sq = local(slice(lo * inner, hi * inner))
+
+            def med(v):
+                v = v.astype(dtype).reshape(shape)
+                return _neighbour_median(v, halo=(a - lo, hi - b)).reshape(-1)[own]
+
+            dst = slice(a * inner, b * inner)
+            out[0, dst] = f[own] - med(f)
+            out[1, dst] = r[own] - med(r)
+            S_med = np.stack([med(S[:, j]) for j in range(k)], axis=-1)
+            out[2, dst] = _norm(S[own] - S_med)
+            mag[dst] = np.sqrt(row_dots(S[own]) + sq[own])
+
+    with single_blas_thread() as workers:
+        map_ranges(bands, row_ranges(len(starts), 1, workers))
+    return out, mag
 
 
 def _in_threads(func, items):
@@ -255,11 +321,9 @@ def _flag(total_z, residual_z, isolation_z, threshold):
         )
 
 
-def _median_at(values, valid, idx, nav_shape):
-    """Median of the ``valid`` neighbours of the flat pixels ``idx``.
-
-    values : (n,) or (n, k); returns (len(idx),) or (len(idx), k).
-    """
+def _neighbours_of(idx, valid, nav_shape):
+    """Flat indices (p, 3**d - 1) of the neighbours of the flat pixels ``idx``
+    (0 where off the map) and whether each is ``valid`` and on the map."""
     coords = np.stack(np.unravel_index(idx, nav_shape), axis=1)  # (p, d)
     offsets = _neighbour_offsets(len(nav_shape))  # (8, d) in 2-D
     nb = coords[:, None, :] + offsets[None]  # (p, 8, d)
@@ -267,24 +331,17 @@ def _median_at(values, valid, idx, nav_shape):
     flat = np.ravel_multi_index(
         tuple(np.where(inside[..., None], nb, 0).T), nav_shape
     ).T
-    ok = inside & valid[flat]
-    gathered = values[flat].astype(np.float64)  # (p, 8) or (p, 8, k)
+    return flat, inside & valid[flat]
+
+
+def _nanmedian_rows(gathered, ok):
+    """Median over axis 1 of ``gathered`` (p, m) or (p, m, k) where ``ok``."""
     if gathered.ndim == 3:
         ok = ok[..., None]
     gathered = np.where(ok, gathered, np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmedian(gathered, axis=1)
-
-
-def _robust_zs(pairs):
-    """:func:`_robust_z` of each ``(values, floor)``, in threads.
-
-    The medians are ``np.partition`` calls over the whole map, which release
-    the GIL (4.7 million pixels: 0.33 s for four serially, 0.17 s in two
-    threads).
-    """
-    return _in_threads(lambda pair: _robust_z(*pair), list(pairs))
 
 
 def _usable_neighbours(keep, nav_shape):
@@ -297,15 +354,52 @@ def _usable_neighbours(keep, nav_shape):
     return m.reshape(-1)
 
 
-def _robust_z(v, floor):
-    """``(v - median) / (1.4826 MAD)`` over the finite values, scale >= floor."""
-    finite = np.isfinite(v)
-    if not np.any(finite):
-        return np.full(v.shape, np.nan), 0.0, 1.0
-    med = np.median(v[finite])
-    mad = np.median(np.abs(v[finite] - med))
-    scale = max(_MAD_TO_SIGMA * mad, floor, np.finfo(float).tiny)
-    return (v - med) / scale, med, scale
+def _within(limit, keep, *arrays):
+    """Whether every usable value of ``arrays`` lies within ``+-limit``."""
+    for v in arrays:
+        where = keep if v.ndim == 1 else keep[:, None]
+        lo = np.min(v, where=where, initial=0.0)
+        hi = np.max(v, where=where, initial=0.0)
+        if not (-limit < lo and hi < limit):
+            return False
+    return True
+
+
+def _median_in_place(v):
+    """Median of a 1-D array, reordering it (no copy of a whole map)."""
+    n = v.size
+    kth = sorted({(n - 1) // 2, n // 2})
+    v.partition(kth)
+    return 0.5 * (float(v[(n - 1) // 2]) + float(v[n // 2]))
+
+
+def _centre_spread(v):
+    """Median and 1.4826 MAD of the finite values of ``v`` (NaN if none).
+
+    The medians are ``np.partition`` calls over the whole map (they release
+    the GIL: the caller runs several in threads), on one copy of the finite
+    values, reordered in place.
+    """
+    vals = v[np.isfinite(v)]
+    if not vals.size:
+        return np.nan, np.nan
+    med = _median_in_place(vals)
+    np.abs(np.subtract(vals, med, out=vals), out=vals)
+    return med, _MAD_TO_SIGMA * _median_in_place(vals)
+
+
+def _kept_median(v, keep, dtype, block=1 << 20):
+    """Median of ``v[keep]`` (a ``dtype`` copy, made in blocks)."""
+    n_keep = int(np.count_nonzero(keep))
+    if not n_keep:
+        return np.nan
+    vals = np.empty(n_keep, dtype)
+    at = 0
+    for a in range(0, v.shape[0], block):  # blocks of pixels, not pixels
+        part = v[a : a + block][keep[a : a + block]]
+        vals[at : at + part.size] = part
+        at += part.size
+    return _median_in_place(vals)
 
 
 def screen_outliers(
@@ -342,7 +436,8 @@ def screen_outliers(
         catch weaker outliers and start to flag genuine sharp structure.
     keep : None or ndarray of shape (n,), bool
         Usable pixels (e.g. not masked by the user); the others are ignored as
-        neighbours and never flagged.
+        neighbours and never flagged, and their values may be anything
+        (NaN included).
 
     Returns
     -------
@@ -354,7 +449,12 @@ def screen_outliers(
         On inconsistent shapes, a non-positive threshold or non-finite values
         in usable pixels.
     """
-    scores = np.asarray(scores, dtype=np.float64)
+
+    def as_float(v):
+        v = np.asarray(v)
+        return v if v.dtype in (np.float32, np.float64) else v.astype(np.float64)
+
+    scores = as_float(scores)
     nav_shape = tuple(int(v) for v in np.atleast_1d(nav_shape))
     n = int(np.prod(nav_shape)) if nav_shape else 0
     if scores.ndim != 2 or scores.shape[0] != n or scores.shape[1] < 1:
@@ -362,8 +462,8 @@ def screen_outliers(
             f"`scores` must have shape (prod(nav_shape), k) = ({n}, k >= 1), got "
             f"{scores.shape}"
         )
-    sq_residual = np.asarray(sq_residual, dtype=np.float64).reshape(-1)
-    totals = np.asarray(totals, dtype=np.float64).reshape(-1)
+    sq_residual = as_float(sq_residual).reshape(-1)
+    totals = as_float(totals).reshape(-1)
     if sq_residual.shape != (n,):
         raise ValueError(
             f"`sq_residual` must have shape ({n},), got {sq_residual.shape}"
@@ -386,43 +486,40 @@ def screen_outliers(
         ("sq_residual", sq_residual),
         ("totals", totals),
     ):
-        if not np.all(np.isfinite(v[keep])):
+        finite = np.isfinite(v)
+        if v.ndim > 1:
+            finite = finite.all(axis=1)
+        if not np.all(finite | ~keep):
             raise ValueError(f"`{name}` has NaN or infinite values at usable pixels")
 
-    nan = np.where(keep, 0.0, np.nan)  # adding it blanks the unusable pixels
-    S = scores + nan[:, None]
-    score_norm = _norm(S)
-
-    def kept_median(v):
-        # = np.nanmedian of the blanked values, without its NaN-aware copy
-        return float(np.median(v[keep])) if keep.any() else np.nan
-
-    typical = kept_median(np.sqrt(score_norm**2 + np.maximum(sq_residual, 0)))
-    spread_floor = _REL_FLOOR * max(typical, 1e-300)
-
+    # float32 work (half the memory traffic) unless its squares overflow
+    small = _within(1e18, keep, scores, totals) and _within(1e36, keep, sq_residual)
+    wd = np.float32 if small else np.float64
     # totals: log ratio to the neighbours for counts, else a plain difference
-    t = totals + nan
-    if keep.any() and totals[keep].min() >= 0:
-        t_floor = max(1e-3 * kept_median(t), np.finfo(float).tiny)
-        f = np.log(t + t_floor)
+    counts = keep.any() and np.min(totals, where=keep, initial=np.inf) >= 0
+    if counts:
+        t_floor = max(1e-3 * _kept_median(totals, keep, wd), np.finfo(float).tiny)
         total_floor = _REL_FLOOR
     else:
-        f = t
-        total_floor = _REL_FLOOR * (kept_median(np.abs(t)) or 1.0)
-    r = np.sqrt(np.maximum(sq_residual, 0.0)) + nan
-
-    def contrasts(values, med):
-        return values[0] - med[0], values[1] - med[1], _norm(values[2] - med[2])
-
-    values = (f, r, S)
-    maps = [f, r, *(S[:, j] for j in range(S.shape[1]))]
-    # medians of float32 maps (1.5-2x faster): their rounding, 6e-8 of a
-    # value, is < 1e-5 of each criterion's floor (3 % of the map's typical
-    # magnitude of what is rounded), so no z-score moves by more than 1e-5
-    med = _neighbour_medians([m.reshape(nav_shape).astype(np.float32) for m in maps])
-    meds = (med[0], med[1], np.stack(med[2:], -1))
-    floors = (total_floor, spread_floor, spread_floor)
-    stats = _robust_zs(zip(contrasts(values, meds), floors))
+        t_floor = None
+        total_floor = _REL_FLOOR * (_kept_median(np.abs(totals), keep, wd) or 1.0)
+    local = _Local(scores, sq_residual, totals, keep, t_floor)
+    contrasts, mag = _local_contrasts(local, nav_shape, scores.shape[1], wd)
+    # the three robust scales and the map's typical distance to the centre
+    # (for the floors): four whole-map medians, in threads
+    *spreads, typical = _in_threads(
+        lambda i: (
+            _centre_spread(contrasts[i]) if i < 3 else _kept_median(mag, keep, wd)
+        ),
+        range(4),
+    )
+    spread_floor = _REL_FLOOR * max(typical, 1e-300)
+    stats = [
+        (centre, 1.0 if np.isnan(centre) else max(spread, floor, np.finfo(float).tiny))
+        for (centre, spread), floor in zip(
+            spreads, (total_floor, spread_floor, spread_floor)
+        )
+    ]
     # A pixel with fewer usable neighbours (map borders, next to masked
     # pixels) is compared with a noisier, one-sided median (which also keeps
     # the local gradient of the maps): its z is scaled by sqrt(m / full).
@@ -431,9 +528,19 @@ def screen_outliers(
     # have z >= 98, so they stay far above the threshold even at a corner.
     m = _usable_neighbours(keep, nav_shape)
     full = len(_neighbour_offsets(len(nav_shape)))
-    weight = np.sqrt(np.maximum(m, 1) / full)
-    stats = [(zz * weight, centre, scale) for zz, centre, scale in stats]
-    z = [s[0] for s in stats]
+    weight = np.maximum(m, 1).astype(wd)
+    weight /= full
+    np.sqrt(weight, out=weight)
+
+    def z_in_place(i):  # the contrasts become the z-scores: no new maps
+        centre, scale = stats[i]
+        c = contrasts[i]
+        c -= centre
+        c *= weight
+        c /= scale
+
+    _in_threads(z_in_place, range(3))
+    z = list(contrasts)
     mask = _flag(*z, threshold) & keep
 
     # An outlier spoils its neighbours' medians (with few neighbours, e.g. a
@@ -441,11 +548,12 @@ def screen_outliers(
     # against its unflagged neighbours, with the same centre and scale.
     cand = np.flatnonzero(mask)
     if cand.size:
-        valid = keep & ~mask
-        sub = tuple(v[cand] for v in values)
-        med_c = tuple(_median_at(v, valid, cand, nav_shape) for v in values)
+        nb, ok = _neighbours_of(cand, keep & ~mask, nav_shape)
+        own, around = local(cand)[:3], local(nb)[:3]
+        meds = [_nanmedian_rows(v, ok) for v in around]
+        sub = (own[0] - meds[0], own[1] - meds[1], _norm(own[2] - meds[2]))
         w_c = weight[cand]
-        for i, (c, (_, centre, scale)) in enumerate(zip(contrasts(sub, med_c), stats)):
+        for i, (c, (centre, scale)) in enumerate(zip(sub, stats)):
             # no unflagged neighbour at all: the first verdict stands
             z[i][cand] = np.where(np.isnan(c), z[i][cand], w_c * (c - centre) / scale)
         mask[cand] = _flag(*(zz[cand] for zz in z), threshold)

@@ -141,8 +141,8 @@ class Reduction:
     pca : CovariancePCA
         The fitted subspace (``components_``, ``centre_``, ``variance``).
     projections : None or dask.array.Array
-        ``[x V^T, x . centre, x . x]`` per pixel, kept by the lazy reduction
-        for the abundances of denoised endmembers.
+        ``[x V^T, x . centre, x . 1, x . x]`` per pixel, persisted by the
+        lazy reduction for the lazy abundances of denoised endmembers.
     weighting : None or KeenanKotula
         The Poisson weighting the subspace was found in (None: the data's
         own units).
@@ -150,9 +150,10 @@ class Reduction:
         Rows the search may choose from, when the reduction restricts them
         (outliers set aside); None: the caller's ``candidates``.
     pixel_projections : None or ndarray of shape (n_rows, q + 2)
-        In memory: ``[x V^T, x . centre, x . 1, x . x]`` of every row (NaN
-        where masked), from the pass that gave the scores
-        (:meth:`CovariancePCA.project`).
+        ``[x V^T, x . centre, x . 1, x . x]`` of every row (NaN where
+        masked) in memory, from the pass that gave the scores (in memory
+        :meth:`CovariancePCA.project`; lazily gathered from the scores'
+        pass, for the outlier screening).
     """
 
     scores: np.ndarray

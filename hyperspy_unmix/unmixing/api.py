@@ -368,8 +368,14 @@ def nfindr_unmix(
     )
     # lazily the scores' pass also keeps each pixel's projections on the
     # centre and ones and its norm, for the abundances of denoised endmembers
-    # and for the outlier screening (a pass over the data fewer each)
-    fused = lazy_in and (in_subspace or outliers is not None)
+    # and for the outlier screening (a pass over the data fewer each):
+    # persisted for lazy abundances, in memory for the others and the screen
+    fused = None
+    if lazy_in:
+        persist = in_subspace and lazy_output
+        gather = outliers is not None or (in_subspace and not lazy_output)
+        if persist or gather:
+            fused = "both" if persist and gather else "persist" if persist else "gather"
 
     screened = {"mask": None}
 
@@ -427,7 +433,7 @@ def nfindr_unmix(
         # come from a pass over the data (every pixel gets them)
         good = ~found.mask if nav_keep is None else nav_keep & ~found.mask
         keep_all = np.zeros(n_pix, bool) if nav_keep is None else ~nav_keep
-        reduction = reduce_with(good, False)
+        reduction = reduce_with(good, None)
         reduction.candidates = np.flatnonzero(good)
         # the outliers' own projections on the refitted subspace (a few rows)
         project_rows(

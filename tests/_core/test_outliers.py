@@ -271,10 +271,15 @@ def _reference_z(scores, sq, totals, nav_shape, keep):
     return out
 
 
+@pytest.mark.parametrize("band_bytes", [1 << 19, 3 * 19 * 4, 4])
 @pytest.mark.parametrize("nav_shape", [(23, 19), (41,), (6, 5, 4)])
-def test_z_scores_against_a_per_pixel_reference(nav_shape):
-    # float32 neighbour medians, boolean neighbour counts and the threaded
-    # robust scales against float64 NumPy per pixel: z within 1e-4
+def test_z_scores_against_a_per_pixel_reference(nav_shape, band_bytes, monkeypatch):
+    # float32 neighbour medians in bands of rows (one map-wide band, bands of
+    # three rows, bands of one row), boolean neighbour counts and the
+    # threaded robust scales against float64 NumPy per pixel: z within 1e-4
+    from hyperspy_unmix._core import outliers
+
+    monkeypatch.setattr(outliers, "_BAND_BYTES", band_bytes)
     rng = np.random.default_rng(3)
     n = int(np.prod(nav_shape))
     scores = rng.normal(size=(n, 3)) * [5.0, 2.0, 1.0]
@@ -288,3 +293,26 @@ def test_z_scores_against_a_per_pixel_reference(nav_shape):
     for got, want in zip((res.total_z, res.residual_z, res.isolation_z), ref):
         np.testing.assert_allclose(got[keep], want[keep], rtol=0, atol=1e-4)
         assert np.isnan(got[~keep]).all()
+
+
+@pytest.mark.parametrize("scale", [1e-30, 1e25])
+def test_z_scores_do_not_depend_on_the_units(scale):
+    # the screen works in float32 unless the values reach 1e18 (whose
+    # squares float32 cannot hold): the same z-scores either way
+    rng = np.random.default_rng(5)
+    nav_shape = (30, 20)
+    n = 600
+    scores = rng.normal(size=(n, 2))
+    scores[77] += 60.0
+    sq = rng.chisquare(50, n)
+    totals = rng.normal(1e4, 100, n)
+    want = screen_outliers(scores, sq, totals, nav_shape)
+    got = screen_outliers(scores * scale, sq * scale**2, totals * scale, nav_shape)
+    assert got.total_z.dtype == (np.float64 if scale > 1 else np.float32)
+    np.testing.assert_array_equal(got.mask, want.mask)
+    assert np.flatnonzero(got.mask).tolist() == [77]
+    for a, b in zip(
+        (got.total_z, got.residual_z, got.isolation_z),
+        (want.total_z, want.residual_z, want.isolation_z),
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)

@@ -23,11 +23,17 @@ def lazy_copy(s, nav_chunks):
     return sl
 
 
+@pytest.mark.parametrize(
+    "lazy_output, outliers",
+    # the scores' pass keeps the projections persisted and in memory,
+    # only in memory, only persisted
+    [(None, "auto"), (False, "auto"), (None, None), (False, None)],
+)
 @pytest.mark.parametrize("masked", [False, True])
-def test_lazy_denoised_equals_in_memory(noisy, masked):
+def test_lazy_denoised_equals_in_memory(noisy, masked, lazy_output, outliers):
     # the lazy "denoised" path takes the abundances from the score pass
     s, _ = noisy
-    kw = {"endmember_estimate": "denoised"}
+    kw = {"endmember_estimate": "denoised", "outliers": outliers}
     if masked:
         nav = np.zeros(s.axes_manager.navigation_shape, bool)
         nav[3:9, 20:25] = True
@@ -36,22 +42,25 @@ def test_lazy_denoised_equals_in_memory(noisy, masked):
         sig[:5] = True
         kw.update(navigation_mask=nav, signal_mask=sig)
     eager = hu.nfindr_unmix(s, 3, **kw)
-    lazy = hu.nfindr_unmix(lazy_copy(s, (7, 13)), 3, **kw)  # uneven chunks
-    assert lazy.abundances._lazy and lazy.residual._lazy
+    lazy = hu.nfindr_unmix(
+        lazy_copy(s, (7, 13)), 3, lazy_output=lazy_output, **kw
+    )  # uneven chunks
+    assert lazy.abundances._lazy == lazy.residual._lazy == (lazy_output is None)
+    as_np = (lambda a: a.compute()) if lazy_output is None else np.asarray
     np.testing.assert_array_equal(lazy.indices, eager.indices)
     np.testing.assert_allclose(lazy.endmembers.data, eager.endmembers.data, rtol=1e-6)
     np.testing.assert_allclose(
-        lazy.abundances.data.compute(), eager.abundances.data, atol=1e-6, equal_nan=True
+        as_np(lazy.abundances.data), eager.abundances.data, atol=1e-6, equal_nan=True
     )
     np.testing.assert_allclose(
-        lazy.residual.data.compute(),
+        as_np(lazy.residual.data),
         eager.residual.data,
         rtol=1e-5,
         atol=1e-6,
         equal_nan=True,
     )
     if masked:
-        assert np.isnan(lazy.abundances.data.compute()[:, 2, 40]).all()
+        assert np.isnan(as_np(lazy.abundances.data)[:, 2, 40]).all()
 
 
 def test_lazy_denoised_two_dimensional_signal():
